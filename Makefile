@@ -1,0 +1,39 @@
+# Every install step lives here: a machine with only Python 3.11 and pip is enough.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: run test test-fast ui lint format lock bench clean
+
+run: $(VENV)/.installed  ## Ingest the last days from the sandbox, build snapshots, print costs
+	$(BIN)/simbiosia run
+
+test: $(VENV)/.installed  ## The whole suite (what CI runs)
+	$(BIN)/pytest
+
+ui: $(VENV)/.installed  ## Dagster UI on http://127.0.0.1:3000 with workspace.yaml
+	$(BIN)/simbiosia ui
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+lock: $(VENV)/.installed  ## Re-resolve requirements.lock from pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	    -o requirements.lock --generate-hashes -q --custom-compile-command "make lock"
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+clean:
+	rm -rf $(VENV) .simbiosia dbt_project/target dbt_project/logs

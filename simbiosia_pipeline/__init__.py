@@ -1,0 +1,1 @@
+"""Simbiosia voice-AI cost pipeline."""

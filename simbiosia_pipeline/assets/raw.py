@@ -1,0 +1,223 @@
+"""Raw ingestion: every Twilio call and ElevenLabs conversation, one UTC hour per partition.
+
+Both assets read the run's whole partition window (one hour, or a range of hours in a backfill —
+the same code path), hand each fetched batch to the warehouse writer as it arrives, and replace
+the window in one transaction. Re-running any window any number of times leaves the same rows
+(only ``ingested_at`` moves), so schedules, sensors, retries and backfills may overlap freely.
+"""
+
+# No `from __future__ import annotations` here: Dagster inspects the `context` annotation.
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import dagster as dg
+
+from simbiosia_pipeline.partitions import HOURLY
+from simbiosia_pipeline.settings import Settings
+from simbiosia_pipeline.sources.records import conversation_row, is_final, twilio_row
+from simbiosia_pipeline.sources.resources import SourceApis
+from simbiosia_pipeline.sources.windows import Window
+from simbiosia_pipeline.warehouse.resource import WarehouseResource
+from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_schema
+from simbiosia_pipeline.warehouse.tables import ELEVENLABS_CONVERSATIONS, TWILIO_CALLS
+from simbiosia_pipeline.warehouse.writer import RawTable, WindowWriter
+
+# Transient trouble that escapes the HTTP layer's own retries (an API down for minutes, the
+# warehouse restarting) gets a few more tries, spaced out, before the run fails.
+API_RETRY_POLICY = dg.RetryPolicy(
+    max_retries=3, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+# One run per backfill, however long: the assets stream the range in bounded memory, and
+# `dagster asset materialize --partition-range` requires single-run assets.
+RANGE_IN_ONE_RUN = dg.BackfillPolicy.single_run()
+
+FINAL_TWILIO_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+
+
+@dataclass
+class TwilioTally:
+    calls: int = 0
+    unpriced_final: int = 0
+    price_usd: Decimal = Decimal(0)
+
+    def add(self, call: dict) -> None:
+        self.calls += 1
+        price = call.get("price")
+        if price is None:
+            self.unpriced_final += call.get("status") in FINAL_TWILIO_STATUSES
+        else:
+            self.price_usd += abs(Decimal(str(price)))
+
+
+@dataclass
+class ConversationTally:
+    conversations: int = 0
+    non_final: int = 0
+    credits: Decimal = Decimal(0)
+
+    def add(self, detail: dict) -> None:
+        self.conversations += 1
+        self.non_final += not is_final(detail)
+        cost = (detail.get("metadata") or {}).get("cost")
+        if cost is not None:
+            self.credits += Decimal(str(cost))
+
+
+@dataclass
+class _Load:
+    """Glue between a fetcher's batches and the window writer, timing both sides."""
+
+    writer: WindowWriter
+    to_row: Callable[[dict, datetime], tuple]
+    tally: TwilioTally | ConversationTally
+    ingested_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __call__(self, records: list[dict]) -> None:
+        rows = [self.to_row(record, self.ingested_at) for record in records]
+        self.writer.write(rows)
+        for record in records:
+            self.tally.add(record)
+
+
+def _window(context: dg.AssetExecutionContext) -> Window:
+    start, end = context.partition_time_window
+    return Window(start.astimezone(UTC), end.astimezone(UTC))
+
+
+def _load_window(
+    context: dg.AssetExecutionContext,
+    apis: SourceApis,
+    warehouse: WarehouseResource,
+    table: RawTable,
+    fetch: Callable[[Window, Callable[[list[dict]], None]], object],
+    to_row: Callable[[dict, datetime], tuple],
+    tally,
+):
+    window = _window(context)
+    context.log.info(f"fetching {table.lock_name} for {window} ({window.hours} hours)")
+    began = time.perf_counter()
+    with warehouse.connect() as conn:
+        ensure_raw_schema(conn)
+        claim_source_mode(conn, apis.mode)
+        with WindowWriter(conn, table, window.start, window.end) as writer:
+            fetched = fetch(window, _Load(writer, to_row, tally))
+    elapsed = time.perf_counter() - began
+    context.log.info(
+        f"{table.lock_name}: {writer.inserted} rows for {window} in {elapsed:.1f}s "
+        f"({writer.deleted} replaced)"
+    )
+    return window, fetched, writer, elapsed
+
+
+def _common_metadata(window: Window, writer: WindowWriter, elapsed: float, stats) -> dict:
+    return {
+        "window_start": window.start.isoformat(),
+        "window_end": window.end.isoformat(),
+        "rows": writer.inserted,
+        "rows_replaced": writer.deleted,
+        **stats.as_metadata(),
+        "seconds_total": round(elapsed, 3),
+        "seconds_writing": round(writer.seconds, 3),
+        "seconds_fetching": round(max(0.0, elapsed - writer.seconds), 3),
+    }
+
+
+@dg.asset(
+    key=["raw", "twilio_calls"],
+    group_name="raw",
+    partitions_def=HOURLY,
+    backfill_policy=RANGE_IN_ONE_RUN,
+    retry_policy=API_RETRY_POLICY,
+    pool="twilio_api",
+    kinds={"twilio", "postgres"},
+    owners=["team:data-engineering"],
+)
+def twilio_calls(
+    context: dg.AssetExecutionContext, apis: SourceApis, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Every Twilio call that started in the window — all directions, all statuses.
+
+    A call belongs to the hour of its ``start_time`` (or of its creation, for a call that never
+    started). Twilio filters calls by whole UTC days, so each day the window touches is listed
+    once (1000 calls a page) and the window's calls are kept, one per ``sid`` — Twilio's pages
+    can repeat records; the most recently updated copy wins. ``price`` stays NULL until Twilio
+    rates the call; the settlement sensor re-runs such hours until it lands.
+
+    Idempotent: the window is deleted and re-inserted in one transaction.
+    """
+    tally = TwilioTally()
+    window, fetched, writer, elapsed = _load_window(
+        context,
+        apis,
+        warehouse,
+        TWILIO_CALLS,
+        apis.twilio().calls_started_in,
+        twilio_row,
+        tally,
+    )
+    return dg.MaterializeResult(
+        metadata={
+            **_common_metadata(window, writer, elapsed, fetched.stats),
+            "days_listed": fetched.days_listed,
+            "duplicates_dropped": fetched.duplicates_dropped,
+            "unpriced_final_calls": tally.unpriced_final,
+            "price_usd_total": str(tally.price_usd),
+            "dagster/row_count": writer.inserted,
+        }
+    )
+
+
+@dg.asset(
+    key=["raw", "elevenlabs_conversations"],
+    group_name="raw",
+    partitions_def=HOURLY,
+    backfill_policy=RANGE_IN_ONE_RUN,
+    retry_policy=API_RETRY_POLICY,
+    pool="elevenlabs_api",
+    kinds={"elevenlabs", "postgres"},
+    owners=["team:data-engineering"],
+)
+def elevenlabs_conversations(
+    context: dg.AssetExecutionContext, apis: SourceApis, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Every ElevenLabs conversation that started in the window, with its cost detail.
+
+    The list of the window is paged (100 at a time, a second of overlap at each end, filtered
+    locally) and each conversation's detail — where its cost in credits, its charging breakdown
+    and its phone call live — is fetched with bounded, adaptive concurrency. A conversation whose
+    detail cannot be fetched fails the run with its id; none is ever skipped. Cost is final only
+    at status ``done``/``failed``; until then the settlement sensor re-runs the hour.
+
+    Transcript text is not stored unless ``SIMBIOSIA_STORE_TRANSCRIPTS=true``.
+
+    Idempotent: the window is deleted and re-inserted in one transaction.
+    """
+    store_transcripts = Settings.from_env().store_transcripts
+    tally = ConversationTally()
+
+    def to_row(detail: dict, ingested_at: datetime) -> tuple:
+        return conversation_row(detail, ingested_at, store_transcripts=store_transcripts)
+
+    window, fetched, writer, elapsed = _load_window(
+        context,
+        apis,
+        warehouse,
+        ELEVENLABS_CONVERSATIONS,
+        apis.elevenlabs().conversations_started_in,
+        to_row,
+        tally,
+    )
+    return dg.MaterializeResult(
+        metadata={
+            **_common_metadata(window, writer, elapsed, fetched.stats),
+            "conversations_listed": fetched.listed,
+            "non_final_conversations": tally.non_final,
+            "credits_total": str(tally.credits),
+            "concurrency_ceiling": fetched.concurrency_ceiling,
+            "concurrency_lowest": fetched.concurrency_lowest,
+            "dagster/row_count": writer.inserted,
+        }
+    )

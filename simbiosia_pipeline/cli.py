@@ -1,0 +1,88 @@
+"""``simbiosia`` — the project's command line.
+
+simbiosia run                      ingest the last days from the configured source, build the
+                                   snapshots and print what they cost
+simbiosia backfill START END       what a UI backfill does, headless, with progress
+simbiosia db url                   the warehouse URL in use (starts the embedded server)
+simbiosia ui                       the Dagster UI on 127.0.0.1
+simbiosia sandbox serve            the API simulator over HTTP
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from simbiosia_pipeline.settings import ConfigurationError, Settings
+
+
+@click.group()
+def main() -> None:
+    """Simbiosia voice-AI cost pipeline."""
+
+
+@main.group()
+def db() -> None:
+    """The warehouse."""
+
+
+@db.command("url")
+def db_url() -> None:
+    """Print the warehouse URL (starting the embedded PostgreSQL if it is the one in use)."""
+    from simbiosia_pipeline.warehouse.connection import resolve_database_url
+
+    settings = Settings.from_env()
+    url = resolve_database_url(settings)
+    if not settings.database_url:
+        click.echo(f"# embedded PostgreSQL, data in {settings.home / 'pgdata'}", err=True)
+    click.echo(url)
+
+
+@db.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL server (it is left running between commands)."""
+    from simbiosia_pipeline.warehouse.embedded import stop_embedded
+
+    home = Settings.from_env().home
+    click.echo("stopped" if stop_embedded(home) else f"no embedded server running under {home}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=3000, show_default=True)
+def ui(host: str, port: int) -> None:
+    """Start `dagster dev` with workspace.yaml (instance storage in PostgreSQL)."""
+    from simbiosia_pipeline.instance import prepare_dagster_home
+    from simbiosia_pipeline.settings import PROJECT_DIR
+
+    home = prepare_dagster_home()
+    click.echo(f"Dagster instance: {home}; UI on http://{host}:{port}")
+    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
+    os.chdir(PROJECT_DIR)
+    # Replace this process: Ctrl-C then stops dagster dev directly.
+    os.execv(dagster, [dagster, "dev", "-w", "workspace.yaml", "-h", host, "-p", str(port)])  # noqa: S606
+
+
+def _register_optional_groups() -> None:
+    from simbiosia_pipeline.commands import backfill, run
+
+    main.add_command(run)
+    main.add_command(backfill)
+    try:
+        from simbiosia_pipeline.sandbox.cli import sandbox
+    except ImportError:  # the sandbox package is optional at import time of the CLI
+        return
+    main.add_command(sandbox)
+
+
+_register_optional_groups()
+
+
+def entrypoint() -> None:
+    try:
+        main(standalone_mode=True)
+    except ConfigurationError as exc:
+        click.echo(f"configuration error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,32 @@
+"""The Dagster instance the CLI uses: ``$SIMBIOSIA_HOME/dagster`` with the project's dagster.yaml.
+
+Run history, schedules and sensors live in PostgreSQL (``DAGSTER_PG_URL``, or a ``dagster``
+database in the embedded server) — never SQLite, which locks under concurrent run workers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from simbiosia_pipeline.settings import PROJECT_DIR, Settings
+from simbiosia_pipeline.warehouse.embedded import embedded_url
+
+INSTANCE_CONFIG = PROJECT_DIR / "dagster.yaml"
+
+
+def prepare_dagster_home(settings: Settings | None = None) -> Path:
+    """Set ``DAGSTER_HOME`` and ``DAGSTER_PG_URL`` for this process and its children."""
+    if os.environ.get("DAGSTER_HOME"):  # an operator's own instance (production): leave it be
+        return Path(os.environ["DAGSTER_HOME"])
+    settings = settings or Settings.from_env()
+    home = (settings.home / "dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists() or config.read_bytes() != INSTANCE_CONFIG.read_bytes():
+        shutil.copyfile(INSTANCE_CONFIG, config)
+    os.environ["DAGSTER_HOME"] = str(home)
+    if not os.environ.get("DAGSTER_PG_URL"):
+        os.environ["DAGSTER_PG_URL"] = embedded_url(settings.home, database="dagster")
+    return home

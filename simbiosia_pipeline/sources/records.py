@@ -1,0 +1,220 @@
+"""From API records to warehouse rows: pure parsing, exact types, loud failures.
+
+Every record of a window is stored, whatever its direction, status or numbers — the models decide
+what to do with values they do not know. A record that cannot be parsed (a missing id, a date
+that is not a date) raises ``RecordError`` naming the record, so it fails the run instead of
+vanishing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import orjson
+
+from simbiosia_pipeline.sources.windows import from_unix_seconds
+
+TWILIO_COLUMNS = (
+    "sid", "account_sid", "parent_call_sid", "direction", "status", "from_number", "to_number",
+    "start_time", "end_time", "duration_secs", "price", "price_unit", "trunk_sid",
+    "date_created", "date_updated", "event_time", "payload", "ingested_at",
+)  # fmt: skip
+
+CONVERSATION_COLUMNS = (
+    "conversation_id", "agent_id", "agent_name", "status", "start_time", "call_duration_secs",
+    "cost", "dev_discount", "is_burst", "tier", "llm_price", "llm_charge", "call_charge",
+    "free_minutes_consumed", "free_llm_dollars_consumed", "llm_usage", "phone_call_type",
+    "phone_number_id", "agent_number", "external_number", "call_sid", "call_direction",
+    "batch_call_id", "batch_call_recipient_id", "termination_reason", "payload", "ingested_at",
+)  # fmt: skip
+
+FINAL_CONVERSATION_STATUSES = frozenset({"done", "failed"})
+
+
+class RecordError(ValueError):
+    """A source record the pipeline cannot store faithfully; the message names it."""
+
+
+# --- Twilio ---------------------------------------------------------------------------------
+
+
+def twilio_row(call: dict, ingested_at: datetime) -> tuple:
+    sid = _required(call, "sid", "Twilio call")
+    what = f"Twilio call {sid}"
+    return (
+        sid,
+        _required(call, "account_sid", what),
+        call.get("parent_call_sid"),
+        _required(call, "direction", what),
+        _required(call, "status", what),
+        call.get("from"),
+        call.get("to"),
+        _rfc2822(call, "start_time", what),
+        _rfc2822(call, "end_time", what),
+        _integer(call.get("duration"), "duration", what),
+        _decimal(call.get("price"), "price", what),
+        call.get("price_unit"),
+        call.get("trunk_sid"),
+        _rfc2822(call, "date_created", what, required=True),
+        _rfc2822(call, "date_updated", what, required=True),
+        twilio_event_time(call),
+        _json(call),
+        ingested_at,
+    )
+
+
+def twilio_event_time(call: dict) -> datetime:
+    """The moment that places a call in an hourly partition: its start, else its creation."""
+    what = f"Twilio call {call.get('sid')}"
+    moment = _rfc2822(call, "start_time", what) or _rfc2822(call, "date_created", what)
+    if moment is None:
+        raise RecordError(f"{what} has neither start_time nor date_created")
+    return moment
+
+
+def parse_rfc2822(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    moment = parsedate_to_datetime(value)
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# --- ElevenLabs -----------------------------------------------------------------------------
+
+
+def conversation_row(detail: dict, ingested_at: datetime, *, store_transcripts: bool) -> tuple:
+    conversation_id = _required(detail, "conversation_id", "ElevenLabs conversation")
+    what = f"ElevenLabs conversation {conversation_id}"
+    metadata = _object(detail, "metadata", what)
+    charging = metadata.get("charging") or {}
+    phone_call = metadata.get("phone_call") or {}
+    batch_call = metadata.get("batch_call") or {}
+    return (
+        conversation_id,
+        _required(detail, "agent_id", what),
+        detail.get("agent_name"),
+        _required(detail, "status", what),
+        conversation_start(detail),
+        _integer(metadata.get("call_duration_secs"), "metadata.call_duration_secs", what) or 0,
+        _decimal(metadata.get("cost"), "metadata.cost", what),
+        charging.get("dev_discount"),
+        charging.get("is_burst"),
+        charging.get("tier"),
+        _decimal(charging.get("llm_price"), "charging.llm_price", what),
+        _decimal(charging.get("llm_charge"), "charging.llm_charge", what),
+        _decimal(charging.get("call_charge"), "charging.call_charge", what),
+        _decimal(charging.get("free_minutes_consumed"), "charging.free_minutes_consumed", what),
+        _decimal(
+            charging.get("free_llm_dollars_consumed"), "charging.free_llm_dollars_consumed", what
+        ),
+        _json(charging["llm_usage"]) if charging.get("llm_usage") is not None else None,
+        phone_call.get("type"),
+        phone_call.get("phone_number_id"),
+        phone_call.get("agent_number"),
+        phone_call.get("external_number"),
+        phone_call.get("call_sid"),
+        phone_call.get("direction"),
+        batch_call.get("batch_call_id"),
+        batch_call.get("batch_call_recipient_id"),
+        metadata.get("termination_reason"),
+        _json(detail if store_transcripts else without_transcript(detail)),
+        ingested_at,
+    )
+
+
+def conversation_start(detail: dict) -> datetime:
+    what = f"ElevenLabs conversation {detail.get('conversation_id')}"
+    metadata = _object(detail, "metadata", what)
+    seconds = _integer(metadata.get("start_time_unix_secs"), "metadata.start_time_unix_secs", what)
+    if seconds is None:
+        raise RecordError(f"{what} has no metadata.start_time_unix_secs")
+    return from_unix_seconds(seconds)
+
+
+def without_transcript(detail: dict) -> dict:
+    """The conversation minus what people said (PII): transcript turns and the summary text."""
+    stripped = dict(detail)
+    stripped["transcript"] = []
+    if isinstance(detail.get("analysis"), dict):
+        stripped["analysis"] = {
+            k: v for k, v in detail["analysis"].items() if k != "transcript_summary"
+        }
+    return stripped
+
+
+def is_final(detail_or_summary: dict) -> bool:
+    return detail_or_summary.get("status") in FINAL_CONVERSATION_STATUSES
+
+
+# --- shared ---------------------------------------------------------------------------------
+
+
+def latest_by_key(
+    records: Iterable[dict], *, key: str, version: Callable[[dict], Any]
+) -> list[dict]:
+    """One record per key — the highest ``version`` wins, the later one on a tie."""
+    chosen: dict[Any, dict] = {}
+    for record in records:
+        current = chosen.get(record[key])
+        if current is None or version(record) >= version(current):
+            chosen[record[key]] = record
+    return list(chosen.values())
+
+
+def _required(record: dict, field: str, what: str) -> Any:
+    value = record.get(field)
+    if value in (None, ""):
+        raise RecordError(f"{what} has no {field!r}")
+    return value
+
+
+def _object(record: dict, field: str, what: str) -> dict:
+    value = record.get(field)
+    if not isinstance(value, dict):
+        raise RecordError(f"{what}: {field!r} is {type(value).__name__}, expected an object")
+    return value
+
+
+def _rfc2822(record: dict, field: str, what: str, *, required: bool = False) -> datetime | None:
+    value = record.get(field)
+    if value in (None, ""):
+        if required:
+            raise RecordError(f"{what} has no {field!r}")
+        return None
+    try:
+        return parse_rfc2822(value)
+    except (TypeError, ValueError):
+        raise RecordError(f"{what}: {field}={value!r} is not an RFC 2822 date") from None
+
+
+def _integer(value: Any, field: str, what: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise RecordError(f"{what}: {field}={value!r} is not a number") from None
+    if number != number.to_integral_value():
+        raise RecordError(f"{what}: {field}={value!r} is not a whole number")
+    return int(number)
+
+
+def _decimal(value: Any, field: str, what: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise RecordError(f"{what}: {field}={value!r} is a boolean, expected a number")
+    try:
+        # JSON numbers arrive as int or float. str(float) is the shortest text that round-trips,
+        # which is exactly what a JSON encoder writes, so the Decimal carries the digits served.
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise RecordError(f"{what}: {field}={value!r} is not a number") from None
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()

@@ -1,0 +1,150 @@
+"""Where the two APIs are and who we are to them, as Dagster resources.
+
+``SIMBIOSIA_SOURCE`` picks the implementation (Dagster's project_fully_featured pattern: one
+abstract client resource, a live and a sandbox implementation):
+
+* ``live`` — the real APIs (or any server speaking them: ``TWILIO_API_BASE_URL``,
+  ``ELEVENLABS_API_BASE_URL``). Credentials come from the environment through ``dagster.EnvVar``,
+  so they are resolved when a run starts, never shown in the UI, and a missing one fails the run
+  at its start with a message naming the variable.
+* ``sandbox`` — the built-in simulator, started in-process for the run on a free port (or the
+  sandbox server at the base URLs, when those are set). No credentials, no server to install.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from simbiosia_pipeline.settings import Settings, SourceMode
+from simbiosia_pipeline.sources import elevenlabs, twilio
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    twilio_base_url: str
+    twilio_account_sid: str
+    twilio_auth_token: str
+    elevenlabs_base_url: str
+    elevenlabs_api_key: str
+
+    def __repr__(self) -> str:  # never print the secrets, whoever logs this object
+        return f"Endpoints(twilio={self.twilio_base_url}, elevenlabs={self.elevenlabs_base_url})"
+
+
+class SourceApis(dg.ConfigurableResource, ABC):
+    """The two source APIs; subclasses say where they are and with which credentials."""
+
+    elevenlabs_concurrency: int = 8
+
+    @property
+    @abstractmethod
+    def mode(self) -> SourceMode: ...
+
+    @abstractmethod
+    def endpoints(self) -> Endpoints: ...
+
+    def twilio(self) -> twilio.TwilioCallsClient:
+        endpoints = self.endpoints()
+        return twilio.TwilioCallsClient(
+            account_sid=endpoints.twilio_account_sid,
+            auth_token=endpoints.twilio_auth_token,
+            base_url=endpoints.twilio_base_url,
+        )
+
+    def elevenlabs(self) -> elevenlabs.ElevenLabsClient:
+        endpoints = self.endpoints()
+        return elevenlabs.ElevenLabsClient(
+            api_key=endpoints.elevenlabs_api_key,
+            base_url=endpoints.elevenlabs_base_url,
+            concurrency=self.elevenlabs_concurrency,
+        )
+
+
+class LiveApis(SourceApis):
+    """The production APIs, credentials from the environment."""
+
+    twilio_account_sid: str
+    twilio_auth_token: str
+    elevenlabs_api_key: str
+    twilio_base_url: str = twilio.DEFAULT_BASE_URL
+    elevenlabs_base_url: str = elevenlabs.DEFAULT_BASE_URL
+
+    @property
+    def mode(self) -> SourceMode:
+        return SourceMode.LIVE
+
+    def endpoints(self) -> Endpoints:
+        return Endpoints(
+            twilio_base_url=self.twilio_base_url,
+            twilio_account_sid=self.twilio_account_sid,
+            twilio_auth_token=self.twilio_auth_token,
+            elevenlabs_base_url=self.elevenlabs_base_url,
+            elevenlabs_api_key=self.elevenlabs_api_key,
+        )
+
+
+class SandboxApis(SourceApis):
+    """The built-in simulator: in-process for the duration of a run, unless base URLs are set."""
+
+    seed: int = 7
+    scale: float = 1.0
+    twilio_base_url: str | None = None
+    elevenlabs_base_url: str | None = None
+
+    _server = PrivateAttr(default=None)
+
+    @property
+    def mode(self) -> SourceMode:
+        return SourceMode.SANDBOX
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if self.twilio_base_url and self.elevenlabs_base_url:
+            return
+        from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
+
+        self._server = start_sandbox_server(
+            Sandbox(SandboxConfig(seed=self.seed, scale=self.scale))
+        )
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def endpoints(self) -> Endpoints:
+        from simbiosia_pipeline.sandbox import credentials
+
+        served = self._server.url if self._server is not None else None
+        return Endpoints(
+            twilio_base_url=self.twilio_base_url or served,
+            twilio_account_sid=credentials.TWILIO_ACCOUNT_SID,
+            twilio_auth_token=credentials.TWILIO_AUTH_TOKEN,
+            elevenlabs_base_url=self.elevenlabs_base_url or served,
+            elevenlabs_api_key=credentials.ELEVENLABS_API_KEY,
+        )
+
+
+def source_apis(settings: Settings | None = None) -> SourceApis:
+    """The resource for ``SIMBIOSIA_SOURCE`` (read when the code location loads)."""
+    settings = settings or Settings.from_env()
+    twilio_url = os.environ.get("TWILIO_API_BASE_URL") or None
+    elevenlabs_url = os.environ.get("ELEVENLABS_API_BASE_URL") or None
+    if settings.source is SourceMode.LIVE:
+        return LiveApis(
+            twilio_account_sid=dg.EnvVar("TWILIO_ACCOUNT_SID"),
+            twilio_auth_token=dg.EnvVar("TWILIO_AUTH_TOKEN"),
+            elevenlabs_api_key=dg.EnvVar("ELEVENLABS_API_KEY"),
+            twilio_base_url=twilio_url or twilio.DEFAULT_BASE_URL,
+            elevenlabs_base_url=elevenlabs_url or elevenlabs.DEFAULT_BASE_URL,
+            elevenlabs_concurrency=settings.elevenlabs_concurrency,
+        )
+    return SandboxApis(
+        twilio_base_url=twilio_url,
+        elevenlabs_base_url=elevenlabs_url,
+        elevenlabs_concurrency=settings.elevenlabs_concurrency,
+    )

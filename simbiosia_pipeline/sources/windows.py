@@ -1,0 +1,56 @@
+"""Pure time-window arithmetic shared by the fetchers (UTC, half-open ``[start, end)``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open UTC interval ``[start, end)``; both ends timezone-aware."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("window bounds must be timezone-aware")
+        if self.end <= self.start:
+            raise ValueError(f"empty window: {self.start.isoformat()} .. {self.end.isoformat()}")
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+    @property
+    def hours(self) -> int:
+        return int((self.end - self.start).total_seconds() // 3600)
+
+    def days(self) -> list[date]:
+        """The UTC calendar days the window touches (what day-granular filters must fetch)."""
+        first = self.start.astimezone(UTC).date()
+        last = (self.end - timedelta(microseconds=1)).astimezone(UTC).date()
+        return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+    def split_by_day(self) -> Iterator[Window]:
+        """The window cut at UTC midnights: one piece per day it touches."""
+        for day in self.days():
+            piece_start = max(self.start, day_start(day))
+            piece_end = min(self.end, day_start(day + timedelta(days=1)))
+            yield Window(piece_start, piece_end)
+
+    def __str__(self) -> str:
+        return f"[{self.start:%Y-%m-%d %H:%M}, {self.end:%Y-%m-%d %H:%M}) UTC"
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def unix_seconds(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def from_unix_seconds(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)

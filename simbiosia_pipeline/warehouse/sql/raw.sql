@@ -1,0 +1,66 @@
+-- Raw landing tables: one row per source record, exactly as the API served it (payload), plus the
+-- typed columns the models read. Written only by the raw assets, one time window per transaction.
+CREATE SCHEMA IF NOT EXISTS raw;
+
+CREATE TABLE IF NOT EXISTS raw.twilio_calls (
+    sid              text PRIMARY KEY,
+    account_sid      text        NOT NULL,
+    parent_call_sid  text,
+    direction        text        NOT NULL,
+    status           text        NOT NULL,
+    from_number      text,
+    to_number        text,
+    start_time       timestamptz,
+    end_time         timestamptz,
+    duration_secs    integer,
+    price            numeric,            -- as Twilio reports it: negative, NULL while unrated
+    price_unit       text,
+    trunk_sid        text,
+    date_created     timestamptz NOT NULL,
+    date_updated     timestamptz NOT NULL,
+    event_time       timestamptz NOT NULL, -- start_time, or date_created for calls that never started
+    payload          jsonb       NOT NULL,
+    ingested_at      timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS twilio_calls_event_time_idx ON raw.twilio_calls (event_time);
+
+CREATE TABLE IF NOT EXISTS raw.elevenlabs_conversations (
+    conversation_id            text PRIMARY KEY,
+    agent_id                   text        NOT NULL,
+    agent_name                 text,
+    status                     text        NOT NULL,
+    start_time                 timestamptz NOT NULL,
+    call_duration_secs         integer     NOT NULL,
+    cost                       numeric,    -- credits; NULL until the conversation is final
+    dev_discount               boolean,
+    is_burst                   boolean,
+    tier                       text,
+    llm_price                  numeric,    -- USD
+    llm_charge                 numeric,    -- credits
+    call_charge                numeric,    -- credits
+    free_minutes_consumed      numeric,
+    free_llm_dollars_consumed  numeric,
+    llm_usage                  jsonb,
+    phone_call_type            text,
+    phone_number_id            text,
+    agent_number               text,
+    external_number            text,
+    call_sid                   text,
+    call_direction             text,
+    batch_call_id              text,
+    batch_call_recipient_id    text,
+    termination_reason         text,
+    payload                    jsonb       NOT NULL,
+    ingested_at                timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS elevenlabs_conversations_start_time_idx
+    ON raw.elevenlabs_conversations (start_time);
+CREATE INDEX IF NOT EXISTS elevenlabs_conversations_call_sid_idx
+    ON raw.elevenlabs_conversations (call_sid);
+
+-- Which source wrote this warehouse: sandbox rows must never be mixed into a live warehouse.
+CREATE TABLE IF NOT EXISTS raw.warehouse_info (
+    key         text PRIMARY KEY,
+    value       text        NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);

@@ -1,0 +1,56 @@
+"""Shared fixtures: real PostgreSQL databases, created fresh for a test run and dropped after.
+
+The "production-like" server is the PostgreSQL at 127.0.0.1:5432 (``SIMBIOSIA_TEST_PG_ADMIN_URL``
+overrides it). Every test session gets its own database there, named uniquely, and drops it at
+the end; tests that need isolation from each other take ``fresh_database_url``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+ADMIN_URL = os.environ.get(
+    "SIMBIOSIA_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def create_database(prefix: str = "simbiosia_test") -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A database on the PostgreSQL server for the whole session."""
+    url = create_database()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def fresh_database_url() -> Iterator[str]:
+    """A database of the test's own."""
+    url = create_database()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def warehouse_env(fresh_database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path) -> str:
+    """Point the whole pipeline (Python and dbt) at a fresh database; return its URL."""
+    monkeypatch.setenv("SIMBIOSIA_DATABASE_URL", fresh_database_url)
+    monkeypatch.setenv("SIMBIOSIA_HOME", str(tmp_path / "simbiosia_home"))
+    return fresh_database_url

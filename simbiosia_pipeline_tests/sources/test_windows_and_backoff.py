@@ -1,0 +1,110 @@
+"""Pure pieces of the fetchers: window arithmetic, backoff, Retry-After, the adaptive limit."""
+
+import itertools
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from simbiosia_pipeline.sources.http import (
+    BackoffPolicy,
+    RequestFailedError,
+    RequestStats,
+    TransientResponseError,
+    call_with_retries,
+    parse_retry_after,
+)
+from simbiosia_pipeline.sources.limiter import AimdLimit
+from simbiosia_pipeline.sources.windows import Window
+
+T0 = datetime(2025, 10, 1, 22, tzinfo=UTC)
+
+
+def test_window_days_and_split_cross_midnight():
+    window = Window(T0, T0 + timedelta(hours=27))  # 22:00 day 1 .. 01:00 day 3
+    assert window.days() == [date(2025, 10, 1), date(2025, 10, 2), date(2025, 10, 3)]
+    pieces = list(window.split_by_day())
+    assert [(p.start.hour, p.end.hour) for p in pieces] == [(22, 0), (0, 0), (0, 1)]
+    assert window.hours == 27
+
+
+@given(st.integers(min_value=0, max_value=24 * 400), st.integers(min_value=1, max_value=24 * 60))
+def test_split_by_day_tiles_the_window(offset_hours, length_hours):
+    start = datetime(2025, 8, 1, tzinfo=UTC) + timedelta(hours=offset_hours)
+    window = Window(start, start + timedelta(hours=length_hours))
+    pieces = list(window.split_by_day())
+    assert pieces[0].start == window.start and pieces[-1].end == window.end
+    assert all(a.end == b.start for a, b in itertools.pairwise(pieces))
+    assert len(pieces) == len(window.days())
+
+
+def test_window_rejects_naive_and_empty_bounds():
+    with pytest.raises(ValueError):
+        Window(datetime(2025, 1, 1), datetime(2025, 1, 2))
+    with pytest.raises(ValueError):
+        Window(T0, T0)
+
+
+def test_retry_after_seconds_and_http_date():
+    now = datetime(2026, 1, 5, 10, 0, 0, tzinfo=UTC)
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after("Mon, 05 Jan 2026 10:00:07 GMT", now=now) == 7.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+
+
+@given(st.integers(min_value=1, max_value=20), st.floats(min_value=0, max_value=100))
+def test_backoff_honours_retry_after_and_stays_bounded(attempt, retry_after):
+    policy = BackoffPolicy(base_delay=0.5, max_delay=30)
+    delay = policy.delay(attempt, retry_after, random.Random(1))
+    assert min(retry_after, 30) <= delay <= 30
+
+
+def test_transient_failures_are_retried_until_success():
+    answers = iter([TransientResponseError("HTTP 429", 0, True), httpx.ReadTimeout("slow"), "ok"])
+    stats = RequestStats()
+    slept = []
+
+    def attempt():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    result = call_with_retries(
+        attempt, what="test", policy=BackoffPolicy(), stats=stats, sleep=slept.append
+    )
+    assert result == "ok"
+    assert stats.as_metadata() == {"requests": 3, "retries": 2, "throttled_429": 1}
+    assert len(slept) == 2
+
+
+def test_a_fault_that_never_clears_fails_naming_the_cause():
+    def attempt():
+        raise TransientResponseError("HTTP 503")
+
+    with pytest.raises(RequestFailedError, match="still failing after 3 attempts.*HTTP 503"):
+        call_with_retries(
+            attempt,
+            what="Twilio GET /Calls.json",
+            policy=BackoffPolicy(max_attempts=3),
+            stats=RequestStats(),
+            sleep=lambda _: None,
+        )
+
+
+def test_aimd_halves_on_throttling_once_per_round_and_recovers():
+    limit = AimdLimit(ceiling=8)
+    limit.on_throttle(in_flight=8)
+    assert limit.limit == 4
+    for _ in range(7):  # the rest of the same round of in-flight requests
+        limit.on_throttle(in_flight=4)
+    assert limit.limit == 4
+    limit.on_throttle(in_flight=4)
+    assert limit.limit == 2 and limit.lowest == 2
+    for _ in range(200):
+        limit.on_success()
+    assert limit.limit == 8

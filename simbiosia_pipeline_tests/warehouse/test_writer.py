@@ -1,0 +1,77 @@
+"""The window writer: exact replacement, atomicity, moved records, the source-mode guard."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from simbiosia_pipeline.settings import ConfigurationError, SourceMode
+from simbiosia_pipeline.warehouse.connection import connect
+from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_schema
+from simbiosia_pipeline.warehouse.writer import RawTable, WindowWriter, replace_window
+
+T0 = datetime(2025, 10, 1, tzinfo=UTC)
+EVENTS = RawTable(
+    schema="public", name="events", key="id", time_column="at", columns=("id", "at", "amount")
+)
+
+
+@pytest.fixture
+def conn(fresh_database_url):
+    with connect(fresh_database_url) as conn:
+        conn.execute("CREATE TABLE events (id text PRIMARY KEY, at timestamptz, amount numeric)")
+        conn.commit()
+        yield conn
+
+
+def rows_of(conn):
+    return conn.execute("SELECT id, at, amount FROM events ORDER BY id").fetchall()
+
+
+def hour(n: int) -> datetime:
+    return T0 + timedelta(hours=n)
+
+
+def test_replaces_exactly_the_window(conn):
+    replace_window(conn, EVENTS, hour(0), hour(3), [("a", hour(0), 1), ("b", hour(2), 2)])
+    replace_window(conn, EVENTS, hour(3), hour(4), [("c", hour(3), 3)])
+    replace_window(conn, EVENTS, hour(0), hour(3), [("b", hour(2), 5)])
+    assert [(row[0], row[2]) for row in rows_of(conn)] == [("b", 5), ("c", 3)]
+
+
+def test_rewriting_the_same_rows_is_idempotent(conn):
+    batch = [("a", hour(0), 1), ("b", hour(1), 2)]
+    replace_window(conn, EVENTS, hour(0), hour(2), batch)
+    first = rows_of(conn)
+    replace_window(conn, EVENTS, hour(0), hour(2), batch)
+    assert rows_of(conn) == first
+
+
+def test_a_failure_leaves_the_table_as_it_was(conn):
+    replace_window(conn, EVENTS, hour(0), hour(2), [("a", hour(0), 1)])
+    before = rows_of(conn)
+    with pytest.raises(RuntimeError), WindowWriter(conn, EVENTS, hour(0), hour(2)) as writer:
+        writer.write([("z", hour(1), 9)])
+        raise RuntimeError("the API died half-way")
+    assert rows_of(conn) == before
+
+
+def test_a_record_that_moved_windows_lives_in_one_window_only(conn):
+    replace_window(conn, EVENTS, hour(0), hour(1), [("queued", hour(0), 0)])
+    replace_window(conn, EVENTS, hour(1), hour(2), [("queued", hour(1), 7)])
+    assert [(row[0], row[1], row[2]) for row in rows_of(conn)] == [("queued", hour(1), 7)]
+
+
+def test_batches_stream_into_one_transaction(conn):
+    with WindowWriter(conn, EVENTS, hour(0), hour(24)) as writer:
+        writer.write([("a", hour(0), 1)])
+        writer.write([("b", hour(5), 2)])
+    assert (writer.inserted, [row[0] for row in rows_of(conn)]) == (2, ["a", "b"])
+
+
+def test_sandbox_and_live_data_are_never_mixed(fresh_database_url):
+    with connect(fresh_database_url) as conn:
+        ensure_raw_schema(conn)
+        claim_source_mode(conn, SourceMode.SANDBOX)
+        claim_source_mode(conn, SourceMode.SANDBOX)
+        with pytest.raises(ConfigurationError, match="refusing to mix"):
+            claim_source_mode(conn, SourceMode.LIVE)
