@@ -10,6 +10,9 @@ from __future__ import annotations
 import dagster as dg
 
 from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
+from simbiosia_pipeline.automation.jobs import hourly_pipeline_job
+from simbiosia_pipeline.automation.schedules import catch_up_schedule, hourly_schedule
+from simbiosia_pipeline.automation.sensors import run_failure_alert_sensor, settlement_sensor
 from simbiosia_pipeline.sources.resources import source_apis
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
@@ -17,8 +20,14 @@ from simbiosia_pipeline.warehouse.resource import WarehouseResource
 # default is the host's CPU count, not the container's.
 EXECUTOR = dg.multiprocess_executor.configured({"max_concurrent": 2})
 
+RAW_ASSETS = [twilio_calls, elevenlabs_conversations]
+HOURLY_JOB = hourly_pipeline_job(dg.AssetSelection.assets(*RAW_ASSETS))
+
 defs = dg.Definitions(
-    assets=[twilio_calls, elevenlabs_conversations],
+    assets=RAW_ASSETS,
+    jobs=[HOURLY_JOB],
+    schedules=[hourly_schedule(HOURLY_JOB), catch_up_schedule(HOURLY_JOB)],
+    sensors=[settlement_sensor(HOURLY_JOB), run_failure_alert_sensor],
     resources={"apis": source_apis(), "warehouse": WarehouseResource()},
     executor=EXECUTOR,
 )

@@ -18,10 +18,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import dagster as dg
+import httpx
 from pydantic import PrivateAttr
 
 from simbiosia_pipeline.settings import Settings, SourceMode
 from simbiosia_pipeline.sources import elevenlabs, twilio
+from simbiosia_pipeline.sources.http import BackoffPolicy
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class SourceApis(dg.ConfigurableResource, ABC):
     """The two source APIs; subclasses say where they are and with which credentials."""
 
     elevenlabs_concurrency: int = 8
+    request_timeout_seconds: float = 30.0
+    max_attempts: int = 8
 
     @property
     @abstractmethod
@@ -54,6 +58,8 @@ class SourceApis(dg.ConfigurableResource, ABC):
             account_sid=endpoints.twilio_account_sid,
             auth_token=endpoints.twilio_auth_token,
             base_url=endpoints.twilio_base_url,
+            timeout=self._timeout(),
+            policy=self._policy(),
         )
 
     def elevenlabs(self) -> elevenlabs.ElevenLabsClient:
@@ -62,7 +68,17 @@ class SourceApis(dg.ConfigurableResource, ABC):
             api_key=endpoints.elevenlabs_api_key,
             base_url=endpoints.elevenlabs_base_url,
             concurrency=self.elevenlabs_concurrency,
+            timeout=self._timeout(),
+            policy=self._policy(),
         )
+
+    def _timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(
+            self.request_timeout_seconds, connect=min(10.0, self.request_timeout_seconds)
+        )
+
+    def _policy(self) -> BackoffPolicy:
+        return BackoffPolicy(max_attempts=self.max_attempts)
 
 
 class LiveApis(SourceApis):
@@ -122,10 +138,10 @@ class SandboxApis(SourceApis):
         served = self._server.url if self._server is not None else None
         return Endpoints(
             twilio_base_url=self.twilio_base_url or served,
-            twilio_account_sid=credentials.TWILIO_ACCOUNT_SID,
-            twilio_auth_token=credentials.TWILIO_AUTH_TOKEN,
+            twilio_account_sid=credentials.DEFAULT_TWILIO_ACCOUNT_SID,
+            twilio_auth_token=credentials.DEFAULT_TWILIO_AUTH_TOKEN,
             elevenlabs_base_url=self.elevenlabs_base_url or served,
-            elevenlabs_api_key=credentials.ELEVENLABS_API_KEY,
+            elevenlabs_api_key=credentials.DEFAULT_ELEVENLABS_API_KEY,
         )
 
 

@@ -1,0 +1,1 @@
+"""The pipeline running itself: schedules, sensors, checks and alerts."""

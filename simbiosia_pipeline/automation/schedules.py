@@ -1,0 +1,63 @@
+"""Time-driven runs: the hourly pipeline and the daily safety net.
+
+Why a schedule rather than declarative automation: the hourly work is purely time-driven (the
+hour closes → fetch it → rebuild its snapshots), a schedule built from the partitioned job gives
+each tick the partition key as its run key — so an hour is run once, never twice, and a missed
+tick is visible in the UI — and it is trivially testable. ``eager()``/``on_cron()`` conditions
+only look at the latest partition, which would not restate late hours anyway; those are the
+settlement sensor's job.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dagster as dg
+
+from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+
+HOURLY_MINUTE = 10  # ten minutes after the hour: calls that just ended get a chance to be rated
+CATCH_UP_HOURS = 48
+
+
+def hourly_schedule(job) -> dg.ScheduleDefinition:
+    """Every hour at :10, the hour that just closed (run key = partition key: runs once)."""
+    return dg.build_schedule_from_partitioned_job(
+        job,
+        minute_of_hour=HOURLY_MINUTE,
+        name="hourly_pipeline_schedule",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Ingest the hour that just closed and rebuild its snapshots.",
+    )
+
+
+def catch_up_schedule(job) -> dg.ScheduleDefinition:
+    """Daily at 03:30 UTC: re-read the last two days in one ranged run, as a safety net."""
+
+    @dg.schedule(
+        name="daily_catch_up_schedule",
+        cron_schedule="30 3 * * *",
+        job=job,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"Re-ingest the last {CATCH_UP_HOURS} hours and restate their snapshots.",
+    )
+    def _catch_up(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        return catch_up_request(context.scheduled_execution_time)
+
+    return _catch_up
+
+
+def catch_up_request(scheduled_at) -> dg.RunRequest:
+    end = scheduled_at.replace(minute=0, second=0, microsecond=0)
+    start = end - timedelta(hours=CATCH_UP_HOURS)
+    return dg.RunRequest(
+        run_key=f"catch-up-{end:%Y-%m-%d}",
+        tags={
+            "dagster/asset_partition_range_start": start.strftime(PARTITION_KEY_FORMAT),
+            "dagster/asset_partition_range_end": (end - timedelta(hours=1)).strftime(
+                PARTITION_KEY_FORMAT
+            ),
+            "simbiosia/reason": "daily-catch-up",
+        },
+    )

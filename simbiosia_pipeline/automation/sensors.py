@@ -1,0 +1,85 @@
+"""Event- and state-driven runs and alerts: settlement, failures, failed checks."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from simbiosia_pipeline.automation.alerts import send_alert
+from simbiosia_pipeline.automation.settlement import (
+    UNSETTLED_HOURS_SQL,
+    SettlementPolicy,
+    plan_settlement,
+    remember_requests,
+)
+from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+from simbiosia_pipeline.settings import Settings
+from simbiosia_pipeline.sources.windows import Window
+from simbiosia_pipeline.warehouse.resource import WarehouseResource
+
+HOUR = timedelta(hours=1)
+
+
+def settlement_request(window: Window, now: datetime) -> dg.RunRequest:
+    start_key = window.start.strftime(PARTITION_KEY_FORMAT)
+    end_key = (window.end - HOUR).strftime(PARTITION_KEY_FORMAT)
+    return dg.RunRequest(
+        # Unique per range and tick: an hour that is still unsettled later is asked for again.
+        run_key=f"settle-{start_key}-{end_key}-{now:%Y%m%dT%H%M}",
+        tags={
+            "dagster/asset_partition_range_start": start_key,
+            "dagster/asset_partition_range_end": end_key,
+            "simbiosia/reason": "settlement",
+        },
+    )
+
+
+def settlement_sensor(job) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="settlement_sensor",
+        job=job,
+        minimum_interval_seconds=300,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Re-ingest hours that hold unrated prices or unfinished conversations.",
+    )
+    def _settlement(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+        policy = SettlementPolicy(max_age=Settings.from_env().settle_max_age)
+        now = datetime.now(UTC)
+        with warehouse.connect() as conn:
+            if conn.execute("SELECT to_regclass('raw.twilio_calls')").fetchone()[0] is None:
+                return dg.SkipReason("nothing ingested yet")
+            rows = conn.execute(UNSETTLED_HOURS_SQL, {"since": now - policy.max_age}).fetchall()
+        last_requested = json.loads(context.cursor) if context.cursor else {}
+        ranges = plan_settlement([row[0] for row in rows], last_requested, now, policy)
+        cursor = json.dumps(remember_requests(last_requested, ranges, now, policy))
+        if not ranges:
+            context.update_cursor(cursor)
+            return dg.SkipReason(f"{len(rows)} unsettled hour(s), none due now")
+        return dg.SensorResult(
+            run_requests=[settlement_request(window, now) for window in ranges], cursor=cursor
+        )
+
+    return _settlement
+
+
+@dg.run_failure_sensor(
+    name="run_failure_alert_sensor",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Alert when a run fails for good (not when the daemon will retry it).",
+)
+def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
+    run = context.dagster_run
+    if run.tags.get("dagster/will_retry") == "true":
+        return
+    send_alert(
+        f"Run failed: {run.job_name} ({run.run_id[:8]})",
+        _run_description(run) + f"\n{context.failure_event.message or ''}",
+    )
+
+
+def _run_description(run) -> str:
+    start = run.tags.get("dagster/asset_partition_range_start") or run.tags.get("dagster/partition")
+    end = run.tags.get("dagster/asset_partition_range_end")
+    return f"partitions {start} .. {end}" if end else f"partition {start}" if start else ""

@@ -1,0 +1,108 @@
+"""Helpers shared by the end-to-end tests: run the assets, compare with the sandbox's truth."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import dagster as dg
+import httpx
+
+from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
+from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+from simbiosia_pipeline.sources.records import without_transcript
+from simbiosia_pipeline.sources.resources import SandboxApis
+from simbiosia_pipeline.warehouse.resource import WarehouseResource
+
+RAW_ASSETS = (twilio_calls, elevenlabs_conversations)
+
+
+def range_tags(start: datetime, end: datetime) -> dict[str, str]:
+    """Run tags for a ranged run over ``[start, end)`` (hour keys, end inclusive for Dagster)."""
+    return {
+        "dagster/asset_partition_range_start": start.strftime(PARTITION_KEY_FORMAT),
+        "dagster/asset_partition_range_end": (end - timedelta(hours=1)).strftime(
+            PARTITION_KEY_FORMAT
+        ),
+    }
+
+
+def sandbox_apis(url: str, **overrides) -> SandboxApis:
+    return SandboxApis(
+        twilio_base_url=url,
+        elevenlabs_base_url=url,
+        **{"elevenlabs_concurrency": 4, "request_timeout_seconds": 5.0, **overrides},
+    )
+
+
+def materialize_raw(
+    url: str,
+    start: datetime,
+    end: datetime,
+    assets: Sequence = RAW_ASSETS,
+    raise_on_error: bool = True,
+    **api_overrides,
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        list(assets),
+        resources={"apis": sandbox_apis(url, **api_overrides), "warehouse": WarehouseResource()},
+        tags=range_tags(start, end),
+        raise_on_error=raise_on_error,
+    )
+
+
+def sandbox_stats(url: str) -> dict:
+    return httpx.get(f"{url}/_sandbox/stats", timeout=5).json()
+
+
+def stored_calls(conn, start: datetime, end: datetime) -> dict[str, dict]:
+    rows = conn.execute(
+        "SELECT sid, payload FROM raw.twilio_calls WHERE event_time >= %s AND event_time < %s",
+        (start, end),
+    ).fetchall()
+    return dict(rows)
+
+
+def stored_conversations(conn, start: datetime, end: datetime) -> dict[str, dict]:
+    rows = conn.execute(
+        "SELECT conversation_id, payload FROM raw.elevenlabs_conversations"
+        " WHERE start_time >= %s AND start_time < %s",
+        (start, end),
+    ).fetchall()
+    return dict(rows)
+
+
+def assert_raw_equals_truth(conn, sandbox, start: datetime, end: datetime) -> int:
+    """Exactly the sandbox's records of the window — ids, whole payloads, Decimal sums."""
+    truth_calls = {call["sid"]: call for call in sandbox.twilio_calls(start, end)}
+    truth_conversations = {
+        detail["conversation_id"]: without_transcript(detail)
+        for detail in sandbox.conversations(start, end)
+    }
+    calls = stored_calls(conn, start, end)
+    conversations = stored_conversations(conn, start, end)
+    assert calls.keys() == truth_calls.keys()
+    assert calls == truth_calls
+    assert conversations.keys() == truth_conversations.keys()
+    assert conversations == truth_conversations
+
+    price_sum, credit_sum = conn.execute(
+        """SELECT (SELECT coalesce(sum(price), 0) FROM raw.twilio_calls
+                    WHERE event_time >= %(s)s AND event_time < %(e)s),
+                  (SELECT coalesce(sum(cost), 0) FROM raw.elevenlabs_conversations
+                    WHERE start_time >= %(s)s AND start_time < %(e)s)""",
+        {"s": start, "e": end},
+    ).fetchone()
+    assert price_sum == sum(
+        (Decimal(c["price"]) for c in truth_calls.values() if c["price"] is not None), Decimal(0)
+    )
+    assert credit_sum == sum(
+        (
+            Decimal(str(d["metadata"]["cost"]))
+            for d in truth_conversations.values()
+            if d["metadata"].get("cost") is not None
+        ),
+        Decimal(0),
+    )
+    return len(calls) + len(conversations)
