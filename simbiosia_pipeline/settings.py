@@ -41,6 +41,8 @@ class Settings:
     store_transcripts: bool
     elevenlabs_concurrency: int
     alert_webhook_url: str | None
+    step_retries: int
+    step_retry_delay_seconds: float
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -56,6 +58,10 @@ class Settings:
             store_transcripts=_bool(env, "SIMBIOSIA_STORE_TRANSCRIPTS", False),
             elevenlabs_concurrency=_int(env, "SIMBIOSIA_ELEVENLABS_CONCURRENCY", 8, minimum=1),
             alert_webhook_url=env.get("SIMBIOSIA_ALERT_WEBHOOK_URL") or None,
+            step_retries=_int(env, "SIMBIOSIA_STEP_RETRIES", 3),
+            step_retry_delay_seconds=_duration(
+                env, "SIMBIOSIA_STEP_RETRY_DELAY", timedelta(seconds=20)
+            ).total_seconds(),
         )
 
     @property
@@ -99,7 +105,7 @@ def _int(env, name, default, minimum=0):
     return value
 
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "": "hours"}
 
 
@@ -112,7 +118,7 @@ def _duration(env, name, default):
     if not match:
         raise ConfigurationError(f"{name}={raw!r} is not a duration (e.g. 48h, 2d, 90m)")
     amount, unit = match.groups()
-    return timedelta(**{_DURATION_UNITS[unit]: int(amount)})
+    return timedelta(**{_DURATION_UNITS[unit]: float(amount)})
 
 
 def _bool(env, name, default):

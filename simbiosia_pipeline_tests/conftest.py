@@ -11,6 +11,10 @@ import os
 import uuid
 from collections.abc import Iterator
 
+# Dagster's step retries wait 20 s and more in production; the tests keep the retries (they
+# are part of what is tested) but not the wait. Set before any asset module is imported.
+os.environ.setdefault("SIMBIOSIA_STEP_RETRY_DELAY", "0.2s")
+
 import psycopg
 import pytest
 

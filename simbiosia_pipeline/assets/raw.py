@@ -16,9 +16,10 @@ from decimal import Decimal
 import dagster as dg
 
 from simbiosia_pipeline.partitions import HOURLY
-from simbiosia_pipeline.settings import Settings
-from simbiosia_pipeline.sources.records import conversation_row, is_final, twilio_row
+from simbiosia_pipeline.settings import ConfigurationError, Settings
+from simbiosia_pipeline.sources.records import RecordError, conversation_row, is_final, twilio_row
 from simbiosia_pipeline.sources.resources import SourceApis
+from simbiosia_pipeline.sources.twilio import SourceAuthError
 from simbiosia_pipeline.sources.windows import Window
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_schema
@@ -26,13 +27,20 @@ from simbiosia_pipeline.warehouse.tables import ELEVENLABS_CONVERSATIONS, TWILIO
 from simbiosia_pipeline.warehouse.writer import RawTable, WindowWriter
 
 # Transient trouble that escapes the HTTP layer's own retries (an API down for minutes, the
-# warehouse restarting) gets a few more tries, spaced out, before the run fails.
+# warehouse restarting) gets a few more tries, spaced out, before the run fails. Permanent
+# errors (bad credentials, a record that cannot be parsed) are raised as non-retryable.
+_SETTINGS = Settings.from_env()
 API_RETRY_POLICY = dg.RetryPolicy(
-    max_retries=3, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+    max_retries=_SETTINGS.step_retries,
+    delay=_SETTINGS.step_retry_delay_seconds,
+    backoff=dg.Backoff.EXPONENTIAL,
+    jitter=dg.Jitter.PLUS_MINUS,
 )
 # One run per backfill, however long: the assets stream the range in bounded memory, and
 # `dagster asset materialize --partition-range` requires single-run assets.
 RANGE_IN_ONE_RUN = dg.BackfillPolicy.single_run()
+
+PERMANENT_ERRORS = (SourceAuthError, RecordError, ConfigurationError)
 
 FINAL_TWILIO_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
@@ -99,11 +107,15 @@ def _load_window(
     window = _window(context)
     context.log.info(f"fetching {table.lock_name} for {window} ({window.hours} hours)")
     began = time.perf_counter()
-    with warehouse.connect() as conn:
-        ensure_raw_schema(conn)
-        claim_source_mode(conn, apis.mode)
-        with WindowWriter(conn, table, window.start, window.end) as writer:
-            fetched = fetch(window, _Load(writer, to_row, tally))
+    try:
+        with warehouse.connect() as conn:
+            ensure_raw_schema(conn)
+            claim_source_mode(conn, apis.mode)
+            with WindowWriter(conn, table, window.start, window.end) as writer:
+                fetched = fetch(window, _Load(writer, to_row, tally))
+    except PERMANENT_ERRORS as exc:
+        # Retrying cannot fix these: fail now, with the message that says what to do.
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
     elapsed = time.perf_counter() - began
     context.log.info(
         f"{table.lock_name}: {writer.inserted} rows for {window} in {elapsed:.1f}s "

@@ -44,6 +44,7 @@ class SourceApis(dg.ConfigurableResource, ABC):
     elevenlabs_concurrency: int = 8
     request_timeout_seconds: float = 30.0
     max_attempts: int = 8
+    twilio_page_size: int = twilio.PAGE_SIZE
 
     @property
     @abstractmethod
@@ -60,6 +61,7 @@ class SourceApis(dg.ConfigurableResource, ABC):
             base_url=endpoints.twilio_base_url,
             timeout=self._timeout(),
             policy=self._policy(),
+            page_size=self.twilio_page_size,
         )
 
     def elevenlabs(self) -> elevenlabs.ElevenLabsClient:

@@ -128,6 +128,7 @@ class TwilioCallsClient:
         timeout: httpx.Timeout | None = None,
         policy: BackoffPolicy | None = None,
         day_concurrency: int = 4,
+        page_size: int = PAGE_SIZE,
     ):
         self._account_sid = account_sid
         self._auth_token = auth_token
@@ -135,6 +136,7 @@ class TwilioCallsClient:
         self._timeout = timeout or httpx.Timeout(30.0, connect=10.0)
         self._policy = policy or BackoffPolicy()
         self._day_concurrency = day_concurrency
+        self._page_size = page_size
 
     def calls_started_in(self, window: Window, sink: Sink) -> TwilioFetch:
         """Hand every call of ``window`` to ``sink``, one de-duplicated UTC day at a time."""
@@ -169,7 +171,7 @@ class TwilioCallsClient:
             page = calls_api.page(
                 start_time_after=day.isoformat(),
                 start_time_before=(day + timedelta(days=1)).isoformat(),
-                page_size=PAGE_SIZE,
+                page_size=self._page_size,
             )
             while page is not None:
                 records.extend(_records_of(page))

@@ -1,0 +1,140 @@
+"""Raw ingestion end to end: sandbox over HTTP → Dagster assets → PostgreSQL, against the truth."""
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from simbiosia_pipeline.assets.raw import elevenlabs_conversations
+from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
+from simbiosia_pipeline.warehouse.connection import connect
+from simbiosia_pipeline_tests.support import (
+    assert_raw_equals_truth,
+    materialize_raw,
+    sandbox_stats,
+    stored_calls,
+    stored_conversations,
+)
+
+NOW = datetime(2025, 10, 9, 6, 30, tzinfo=UTC)  # a fixed clock: some records still unsettled
+DAY = timedelta(days=1)
+# Crosses two UTC midnights and ends in the hours whose costs are not final yet.
+START, END = datetime(2025, 10, 6, 20, tzinfo=UTC), datetime(2025, 10, 9, 6, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    return Sandbox(SandboxConfig(seed=11, scale=0.5, now=NOW))
+
+
+@pytest.fixture(scope="module")
+def server(sandbox):
+    with start_sandbox_server(sandbox) as running:
+        yield running
+
+
+def test_multi_day_range_equals_the_ground_truth(server, sandbox, warehouse_env):
+    materialize_raw(server.url, START, END)
+    with connect(warehouse_env) as conn:
+        checked = assert_raw_equals_truth(conn, sandbox, START, END)
+        unsettled = conn.execute("SELECT count(*) FROM raw.twilio_calls WHERE price IS NULL")
+        assert unsettled.fetchone()[0] > 0  # the window's end is not rated yet, as in life
+    assert checked > 500
+
+
+def test_one_hour_and_rerun_is_idempotent(server, sandbox, warehouse_env):
+    hour = datetime(2025, 10, 8, 10, tzinfo=UTC)
+    materialize_raw(server.url, hour, hour + timedelta(hours=1))
+    with connect(warehouse_env) as conn:
+        assert_raw_equals_truth(conn, sandbox, hour, hour + timedelta(hours=1))
+        first = _table_contents(conn)
+    materialize_raw(server.url, hour, hour + timedelta(hours=1))
+    with connect(warehouse_env) as conn:
+        assert _table_contents(conn) == first
+        # Nothing outside the hour was written.
+        assert stored_calls(conn, hour - DAY, hour) == {}
+
+
+def test_ranged_run_equals_the_same_hours_run_one_by_one(server, warehouse_env):
+    start = datetime(2025, 10, 7, 22, tzinfo=UTC)
+    end = start + timedelta(hours=4)
+    for hour in range(4):
+        at = start + timedelta(hours=hour)
+        materialize_raw(server.url, at, at + timedelta(hours=1))
+    with connect(warehouse_env) as conn:
+        one_by_one = _table_contents(conn)
+    materialize_raw(server.url, start, end)
+    with connect(warehouse_env) as conn:
+        assert _table_contents(conn) == one_by_one
+
+
+def test_faults_do_not_change_the_result(sandbox, warehouse_env):
+    faults = {
+        "error_rate": 0.15,
+        "truncate_rate": 0.1,
+        "reset_rate": 0.05,
+        "duplicate_rate": 0.5,
+        "hang_rate": 0.08,
+        "latency_ms": 3,
+        "hang_seconds": 3,
+        "elevenlabs_max_concurrency": 2,
+        "retry_after": False,
+    }
+    start, end = datetime(2025, 10, 7, 9, tzinfo=UTC), datetime(2025, 10, 7, 13, tzinfo=UTC)
+    with start_sandbox_server(sandbox) as server:
+        httpx.put(f"{server.url}/_sandbox/faults", json=faults, timeout=5).raise_for_status()
+        # Small Twilio pages, so that pages (and duplicated records across them) are many.
+        materialize_raw(server.url, start, end, request_timeout_seconds=1.0, twilio_page_size=50)
+        stats = sandbox_stats(server.url)
+    with connect(warehouse_env) as conn:
+        assert_raw_equals_truth(conn, sandbox, start, end)
+    injected = {kind: count for kind, count in stats["faults"].items() if count}
+    assert {"error", "truncate", "reset", "duplicate", "hang", "rate_limit"} <= injected.keys(), injected
+
+
+def test_a_fault_that_never_clears_fails_the_run_and_changes_nothing(sandbox, warehouse_env):
+    start, end = datetime(2025, 10, 8, 9, tzinfo=UTC), datetime(2025, 10, 8, 11, tzinfo=UTC)
+    with start_sandbox_server(sandbox) as server:
+        materialize_raw(server.url, start, end)
+        with connect(warehouse_env) as conn:
+            before = _table_contents(conn)
+        httpx.put(f"{server.url}/_sandbox/faults", json={"error_rate": 1.0}, timeout=5)
+        result = materialize_raw(
+            server.url, start, end, raise_on_error=False, max_attempts=3, request_timeout_seconds=1
+        )
+    assert not result.success
+    failure = next(event for event in result.all_events if event.is_step_failure)
+    assert "still failing after 3 attempts" in str(failure.step_failure_data.error.message) + str(
+        failure.step_failure_data.error.cause
+    )
+    with connect(warehouse_env) as conn:
+        assert _table_contents(conn) == before
+
+
+def test_concurrency_limit_is_respected_without_losing_records(sandbox, warehouse_env):
+    start, end = datetime(2025, 10, 8, 8, tzinfo=UTC), datetime(2025, 10, 8, 14, tzinfo=UTC)
+    with start_sandbox_server(sandbox) as server:
+        httpx.put(
+            f"{server.url}/_sandbox/faults",
+            json={"elevenlabs_max_concurrency": 3, "latency_ms": 5, "retry_after": False},
+            timeout=5,
+        ).raise_for_status()
+        materialize_raw(
+            server.url, start, end, assets=[elevenlabs_conversations], elevenlabs_concurrency=8
+        )
+        stats = sandbox_stats(server.url)
+    with connect(warehouse_env) as conn:
+        stored = stored_conversations(conn, start, end)
+    assert stored.keys() == {c["conversation_id"] for c in sandbox.conversations(start, end)}
+    requests = stats["requests"]["elevenlabs"]
+    throttled = stats["responses"]["elevenlabs"].get("429", 0)
+    # The adaptive limiter settles under the limit: 429s stay a small share of the requests.
+    assert throttled < 0.25 * requests
+
+
+def _table_contents(conn) -> tuple:
+    calls = conn.execute("SELECT sid, payload, price FROM raw.twilio_calls ORDER BY sid").fetchall()
+    conversations = conn.execute(
+        "SELECT conversation_id, payload, cost FROM raw.elevenlabs_conversations ORDER BY 1"
+    ).fetchall()
+    return calls, conversations
