@@ -28,5 +28,8 @@ def prepare_dagster_home(settings: Settings | None = None) -> Path:
         shutil.copyfile(INSTANCE_CONFIG, config)
     os.environ["DAGSTER_HOME"] = str(home)
     if not os.environ.get("DAGSTER_PG_URL"):
-        os.environ["DAGSTER_PG_URL"] = embedded_url(settings.home, database="dagster")
+        # dagster-postgres speaks psycopg2 (SQLAlchemy 2.1 would otherwise pick psycopg 3, whose
+        # server-side parameters break dagster's NOTIFY statements).
+        url = embedded_url(settings.home, database="dagster")
+        os.environ["DAGSTER_PG_URL"] = url.replace("postgresql://", "postgresql+psycopg2://", 1)
     return home

@@ -89,7 +89,9 @@ def test_faults_do_not_change_the_result(sandbox, warehouse_env):
     with connect(warehouse_env) as conn:
         assert_raw_equals_truth(conn, sandbox, start, end)
     injected = {kind: count for kind, count in stats["faults"].items() if count}
-    assert {"error", "truncate", "reset", "duplicate", "hang", "rate_limit"} <= injected.keys(), injected
+    assert {"error", "truncate", "reset", "duplicate", "hang", "rate_limit"} <= injected.keys(), (
+        injected
+    )
 
 
 def test_a_fault_that_never_clears_fails_the_run_and_changes_nothing(sandbox, warehouse_env):
