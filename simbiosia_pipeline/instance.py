@@ -14,6 +14,8 @@ from simbiosia_pipeline.settings import PROJECT_DIR, Settings
 from simbiosia_pipeline.warehouse.embedded import embedded_url
 
 INSTANCE_CONFIG = PROJECT_DIR / "dagster.yaml"
+# Pools whose limit differs from dagster.yaml's default_limit (limits live in the instance DB).
+POOL_LIMITS = {"dbt": 1}
 
 
 def prepare_dagster_home(settings: Settings | None = None) -> Path:
@@ -32,4 +34,14 @@ def prepare_dagster_home(settings: Settings | None = None) -> Path:
         # server-side parameters break dagster's NOTIFY statements).
         url = embedded_url(settings.home, database="dagster")
         os.environ["DAGSTER_PG_URL"] = url.replace("postgresql://", "postgresql+psycopg2://", 1)
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        apply_pool_limits(instance)
     return home
+
+
+def apply_pool_limits(instance) -> None:
+    """Store the project's pool limits in the instance (`dagster instance concurrency set`)."""
+    for pool, limit in POOL_LIMITS.items():
+        instance.event_log_storage.set_concurrency_slots(pool, limit)

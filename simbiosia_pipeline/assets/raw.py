@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import dagster as dg
 
+from simbiosia_pipeline.assets.raw_checks import evaluate_raw_checks, raw_check_specs
 from simbiosia_pipeline.partitions import HOURLY
 from simbiosia_pipeline.settings import ConfigurationError, Settings
 from simbiosia_pipeline.sources.records import RecordError, conversation_row, is_final, twilio_row
@@ -113,6 +114,7 @@ def _load_window(
             claim_source_mode(conn, apis.mode)
             with WindowWriter(conn, table, window.start, window.end) as writer:
                 fetched = fetch(window, _Load(writer, to_row, tally))
+            checks = evaluate_raw_checks(conn, table, window)
     except PERMANENT_ERRORS as exc:
         # Retrying cannot fix these: fail now, with the message that says what to do.
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
@@ -121,7 +123,7 @@ def _load_window(
         f"{table.lock_name}: {writer.inserted} rows for {window} in {elapsed:.1f}s "
         f"({writer.deleted} replaced)"
     )
-    return window, fetched, writer, elapsed
+    return window, fetched, writer, elapsed, checks
 
 
 def _common_metadata(window: Window, writer: WindowWriter, elapsed: float, stats) -> dict:
@@ -145,6 +147,7 @@ def _common_metadata(window: Window, writer: WindowWriter, elapsed: float, stats
     retry_policy=API_RETRY_POLICY,
     pool="twilio_api",
     kinds={"twilio", "postgres"},
+    check_specs=raw_check_specs(["raw", "twilio_calls"]),
     owners=["team:data-engineering"],
 )
 def twilio_calls(
@@ -161,7 +164,7 @@ def twilio_calls(
     Idempotent: the window is deleted and re-inserted in one transaction.
     """
     tally = TwilioTally()
-    window, fetched, writer, elapsed = _load_window(
+    window, fetched, writer, elapsed, checks = _load_window(
         context,
         apis,
         warehouse,
@@ -178,7 +181,8 @@ def twilio_calls(
             "unpriced_final_calls": tally.unpriced_final,
             "price_usd_total": str(tally.price_usd),
             "dagster/row_count": writer.inserted,
-        }
+        },
+        check_results=checks,
     )
 
 
@@ -190,6 +194,7 @@ def twilio_calls(
     retry_policy=API_RETRY_POLICY,
     pool="elevenlabs_api",
     kinds={"elevenlabs", "postgres"},
+    check_specs=raw_check_specs(["raw", "elevenlabs_conversations"]),
     owners=["team:data-engineering"],
 )
 def elevenlabs_conversations(
@@ -213,7 +218,7 @@ def elevenlabs_conversations(
     def to_row(detail: dict, ingested_at: datetime) -> tuple:
         return conversation_row(detail, ingested_at, store_transcripts=store_transcripts)
 
-    window, fetched, writer, elapsed = _load_window(
+    window, fetched, writer, elapsed, checks = _load_window(
         context,
         apis,
         warehouse,
@@ -231,5 +236,6 @@ def elevenlabs_conversations(
             "concurrency_ceiling": fetched.concurrency_ceiling,
             "concurrency_lowest": fetched.concurrency_lowest,
             "dagster/row_count": writer.inserted,
-        }
+        },
+        check_results=checks,
     )
