@@ -1,0 +1,160 @@
+"""The ``Sandbox``: the simulated accounts, their clock, and the ground truth in Python.
+
+The HTTP apps serve from this object and tests read the same object, so "what the API
+serves" and "what the test expects" are one code path: ``twilio_calls``,
+``conversations`` and ``conversation_summaries`` return exactly the JSON the API returns
+at the current clock (decoded from the very bytes the server sends).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+import orjson
+
+from simbiosia_pipeline.sandbox.clock import HOUR, Clock, to_unix
+from simbiosia_pipeline.sandbox.config import SandboxConfig
+from simbiosia_pipeline.sandbox.generator import HourGenerator
+from simbiosia_pipeline.sandbox.ids import hour_of_call_sid, hour_of_conversation_id
+from simbiosia_pipeline.sandbox.layout import DEFAULT_LAYOUT
+from simbiosia_pipeline.sandbox.store import (
+    FACT_CACHE_RECORDS,
+    VIEW_CACHE_RECORDS,
+    CallEntry,
+    ConversationEntry,
+    FactStore,
+    ViewStore,
+    cache_hours,
+    hour_span,
+    ordered,
+)
+from simbiosia_pipeline.sandbox.summary import SandboxSummary, summarize
+
+
+class Sandbox:
+    """A deterministic Twilio account plus ElevenLabs workspace, viewed at a settable clock."""
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.layout = DEFAULT_LAYOUT
+        self.clock = Clock(self.config.now)
+        self._history_hour = self.config.history_start_unix // HOUR
+        generator = HourGenerator(
+            self.config.seed, self.config.scale, self.config.history_start_unix, self.layout
+        )
+        scale = self.config.scale
+        self._facts = FactStore(generator, cache_hours(FACT_CACHE_RECORDS, scale))
+        self._views = ViewStore(
+            self._facts,
+            self.config.twilio_account_sid,
+            {agent.agent_id: agent.name for agent in self.layout.agents},
+            cache_hours(VIEW_CACHE_RECORDS, scale),
+        )
+
+    # -- clock ------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def set_now(self, value: datetime | None) -> None:
+        """Fix the clock (``None``: follow the wall clock again)."""
+        self.clock.set(value)
+
+    # -- ground truth -----------------------------------------------------------------
+
+    def twilio_calls(self, start: datetime, end: datetime) -> list[dict]:
+        """Call resources whose start time (creation time if never started) is in
+        ``[start, end)``, newest first, exactly as the API serves them now."""
+        now = self.clock.now_unix()
+        entries = self.call_entries(now, to_unix(start), to_unix(end))
+        return [orjson.loads(entry.body) for entry in entries]
+
+    def conversations(self, start: datetime, end: datetime) -> list[dict]:
+        """Conversation detail bodies for conversations started in ``[start, end)``."""
+        now = self.clock.now_unix()
+        entries = self.conversation_entries(now, to_unix(start), to_unix(end))
+        return [
+            orjson.loads(self.conversation_detail(e.fact.conversation_id, now)) for e in entries
+        ]
+
+    def conversation_summaries(self, start: datetime, end: datetime) -> list[dict]:
+        """List items (``summary_mode=exclude``) for conversations started in ``[start, end)``."""
+        now = self.clock.now_unix()
+        entries = self.conversation_entries(now, to_unix(start), to_unix(end))
+        return [orjson.loads(entry.summary) for entry in entries]
+
+    def summary(self, start: datetime, end: datetime) -> SandboxSummary:
+        now = self.clock.now_unix()
+        lo, hi = to_unix(start), to_unix(end)
+        first, last = self._hours(lo, hi, now)
+        hours = [self._facts.hour(hour) for hour in range(first, last + 1)]
+        calls = (call for facts in hours for call in facts.calls)
+        conversations = (conv for facts in hours for conv in facts.conversations)
+        return summarize(calls, conversations, lo, hi, now)
+
+    # -- serving ----------------------------------------------------------------------
+
+    def call_entries(
+        self,
+        now: int,
+        lo: int,
+        hi: int,
+        *,
+        descending: bool = True,
+        cursor: tuple[int, str] | None = None,
+        accept: Callable[[CallEntry], bool] | None = None,
+    ) -> Iterator[CallEntry]:
+        """Calls sorting in ``[lo, hi)`` at ``now``, in API order (or reversed)."""
+        first, last = self._hours(lo, hi, now)
+        return ordered(
+            lambda hour: self._views.calls(hour, now).entries,
+            first,
+            last,
+            lo,
+            hi,
+            descending=descending,
+            cursor=cursor,
+            accept=accept,
+        )
+
+    def call_entry(self, sid: str, now: int) -> CallEntry | None:
+        hour = hour_of_call_sid(sid)
+        if hour is None or not self._history_hour <= hour <= now // HOUR:
+            return None
+        return self._views.calls(hour, now).by_id.get(sid)
+
+    def conversation_entries(
+        self,
+        now: int,
+        lo: int,
+        hi: int,
+        *,
+        cursor: tuple[int, str] | None = None,
+        accept: Callable[[ConversationEntry], bool] | None = None,
+    ) -> Iterator[ConversationEntry]:
+        """Conversations started in ``[lo, hi)`` at ``now``, newest first."""
+        first, last = self._hours(lo, hi, now)
+        return ordered(
+            lambda hour: self._views.conversations(hour, now).entries,
+            first,
+            last,
+            lo,
+            hi,
+            cursor=cursor,
+            accept=accept,
+        )
+
+    def conversation_detail(self, conversation_id: str, now: int) -> bytes | None:
+        hour = hour_of_conversation_id(conversation_id)
+        if hour is None or not self._history_hour <= hour <= now // HOUR:
+            return None
+        view = self._views.conversations(hour, now)
+        entry = view.by_id.get(conversation_id)
+        if entry is None:
+            return None
+        return self._views.conversation_detail(view, entry, now)
+
+    def _hours(self, lo: int, hi: int, now: int) -> tuple[int, int]:
+        first, last = hour_span(lo, hi)
+        return max(first, self._history_hour), min(last, now // HOUR)
