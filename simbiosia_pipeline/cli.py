@@ -65,19 +65,15 @@ def ui(host: str, port: int) -> None:
     os.execv(dagster, [dagster, "dev", "-w", "workspace.yaml", "-h", host, "-p", str(port)])  # noqa: S606
 
 
-def _register_optional_groups() -> None:
+def _register_commands() -> None:
     from simbiosia_pipeline.commands import backfill, run
+    from simbiosia_pipeline.sandbox.cli import sandbox
 
-    main.add_command(run)
-    main.add_command(backfill)
-    try:
-        from simbiosia_pipeline.sandbox.cli import sandbox
-    except ImportError:  # the sandbox package is optional at import time of the CLI
-        return
-    main.add_command(sandbox)
+    for command in (run, backfill, sandbox):
+        main.add_command(command)
 
 
-_register_optional_groups()
+_register_commands()
 
 
 def entrypoint() -> None:

@@ -12,7 +12,11 @@ import dagster as dg
 from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
 from simbiosia_pipeline.automation.jobs import hourly_pipeline_job
 from simbiosia_pipeline.automation.schedules import catch_up_schedule, hourly_schedule
-from simbiosia_pipeline.automation.sensors import run_failure_alert_sensor, settlement_sensor
+from simbiosia_pipeline.automation.sensors import (
+    check_failure_alert_sensor,
+    run_failure_alert_sensor,
+    settlement_sensor,
+)
 from simbiosia_pipeline.sources.resources import source_apis
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
@@ -27,7 +31,7 @@ defs = dg.Definitions(
     assets=RAW_ASSETS,
     jobs=[HOURLY_JOB],
     schedules=[hourly_schedule(HOURLY_JOB), catch_up_schedule(HOURLY_JOB)],
-    sensors=[settlement_sensor(HOURLY_JOB), run_failure_alert_sensor],
+    sensors=[settlement_sensor(HOURLY_JOB), run_failure_alert_sensor, check_failure_alert_sensor],
     resources={"apis": source_apis(), "warehouse": WarehouseResource()},
     executor=EXECUTOR,
 )

@@ -58,3 +58,13 @@ def warehouse_env(fresh_database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setenv("SIMBIOSIA_DATABASE_URL", fresh_database_url)
     monkeypatch.setenv("SIMBIOSIA_HOME", str(tmp_path / "simbiosia_home"))
     return fresh_database_url
+
+
+@pytest.fixture
+def postgres_instance(fresh_database_url: str):
+    """A Dagster instance whose storage is PostgreSQL, as in production."""
+    import dagster as dg
+
+    url = fresh_database_url.replace("postgresql://", "postgresql+psycopg2://", 1)
+    with dg.instance_for_test(overrides={"storage": {"postgres": {"postgres_url": url}}}) as inst:
+        yield inst

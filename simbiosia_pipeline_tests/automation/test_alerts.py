@@ -1,0 +1,89 @@
+"""Alerts reach the webhook once, never for runs that will be retried, and never with secrets."""
+
+import dagster as dg
+import pytest
+
+from simbiosia_pipeline.automation.alerts import scrub, send_alert
+from simbiosia_pipeline.automation.sensors import (
+    check_failure_alert_sensor,
+    run_failure_alert_sensor,
+)
+
+FAKE_TOKEN = "tok_FAKE_5ecr3t_for_tests_only"
+
+
+@pytest.fixture(autouse=True)
+def fake_secret(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", FAKE_TOKEN)
+
+
+@dg.op
+def leaky_op():
+    raise RuntimeError(f"upstream said: bad token {FAKE_TOKEN}")
+
+
+@dg.job
+def leaky_job():
+    leaky_op()
+
+
+def failed_run(instance, tags=None):
+    result = leaky_job.execute_in_process(instance=instance, raise_on_error=False, tags=tags)
+    run = instance.get_run_by_id(result.run_id)
+    failure = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0]
+    return dg.build_run_status_sensor_context(
+        sensor_name="run_failure_alert_sensor",
+        dagster_event=failure.dagster_event,
+        dagster_instance=instance,
+        dagster_run=run,
+    ).for_run_failure()
+
+
+def test_a_failed_run_alerts_once_without_the_secret(webhook):
+    with dg.instance_for_test() as instance:
+        run_failure_alert_sensor(failed_run(instance))
+    assert len(webhook.texts) == 1
+    assert "Run failed: leaky_job" in webhook.texts[0]
+    assert FAKE_TOKEN not in webhook.texts[0]
+
+
+def test_a_run_that_will_be_retried_does_not_alert(webhook):
+    with dg.instance_for_test() as instance:
+        run_failure_alert_sensor(failed_run(instance, tags={"dagster/will_retry": "true"}))
+    assert webhook.texts == []
+
+
+@dg.asset
+def spend():
+    return 1
+
+
+@dg.asset_check(asset=spend)
+def spend_is_reconciled():
+    return dg.AssetCheckResult(passed=False, metadata={"difference": 0.01})
+
+
+def test_a_failed_check_alerts_once(webhook, postgres_instance):
+    context = dg.build_sensor_context(instance=postgres_instance)
+    check_failure_alert_sensor(context)  # first tick: follow from now on
+    dg.materialize([spend, spend_is_reconciled], instance=postgres_instance)
+    context = dg.build_sensor_context(instance=postgres_instance, cursor=context.cursor)
+    check_failure_alert_sensor(context)
+    check_failure_alert_sensor(
+        dg.build_sensor_context(instance=postgres_instance, cursor=context.cursor)
+    )
+    assert len(webhook.texts) == 1
+    assert "spend · spend_is_reconciled" in webhook.texts[0]
+
+
+def test_scrub_replaces_credential_values_with_their_names():
+    assert scrub(f"Authorization failed for {FAKE_TOKEN}") == (
+        "Authorization failed for <TWILIO_AUTH_TOKEN>"
+    )
+
+
+def test_alert_without_webhook_is_only_logged(monkeypatch, caplog):
+    monkeypatch.delenv("SIMBIOSIA_ALERT_WEBHOOK_URL", raising=False)
+    payload = send_alert("Budget crossed", "workspace 4")
+    assert payload["text"].startswith(":rotating_light: *Budget crossed*")
+    assert "Budget crossed" in caplog.text
