@@ -36,7 +36,13 @@ def settlement_request(window: Window, now: datetime) -> dg.RunRequest:
     )
 
 
-def settlement_sensor(job) -> dg.SensorDefinition:
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def settlement_sensor(job, clock=_wall_clock) -> dg.SensorDefinition:
+    """``clock`` is the time the sensor believes it is (tests drive it with the sandbox's)."""
+
     @dg.sensor(
         name="settlement_sensor",
         job=job,
@@ -46,7 +52,7 @@ def settlement_sensor(job) -> dg.SensorDefinition:
     )
     def _settlement(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
         policy = SettlementPolicy(max_age=Settings.from_env().settle_max_age)
-        now = datetime.now(UTC)
+        now = clock()
         with warehouse.connect() as conn:
             if conn.execute("SELECT to_regclass('raw.twilio_calls')").fetchone()[0] is None:
                 return dg.SkipReason("nothing ingested yet")
