@@ -42,6 +42,7 @@ class Settings:
     elevenlabs_concurrency: int
     alert_webhook_url: str | None
     step_retries: int
+    automation_enabled: bool
     step_retry_delay_seconds: float
 
     @classmethod
@@ -59,6 +60,7 @@ class Settings:
             elevenlabs_concurrency=_int(env, "SIMBIOSIA_ELEVENLABS_CONCURRENCY", 8, minimum=1),
             alert_webhook_url=env.get("SIMBIOSIA_ALERT_WEBHOOK_URL") or None,
             step_retries=_int(env, "SIMBIOSIA_STEP_RETRIES", 3),
+            automation_enabled=_bool(env, "SIMBIOSIA_AUTOMATION", True),
             step_retry_delay_seconds=_duration(
                 env, "SIMBIOSIA_STEP_RETRY_DELAY", timedelta(seconds=20)
             ).total_seconds(),

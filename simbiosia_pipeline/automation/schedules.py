@@ -15,6 +15,15 @@ from datetime import timedelta
 import dagster as dg
 
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+from simbiosia_pipeline.settings import Settings
+
+
+def default_schedule_status() -> dg.DefaultScheduleStatus:
+    """Schedules start running on deploy, unless ``SIMBIOSIA_AUTOMATION=off``."""
+    if Settings.from_env().automation_enabled:
+        return dg.DefaultScheduleStatus.RUNNING
+    return dg.DefaultScheduleStatus.STOPPED
+
 
 HOURLY_MINUTE = 10  # ten minutes after the hour: calls that just ended get a chance to be rated
 CATCH_UP_HOURS = 48
@@ -26,7 +35,7 @@ def hourly_schedule(job) -> dg.ScheduleDefinition:
         job,
         minute_of_hour=HOURLY_MINUTE,
         name="hourly_pipeline_schedule",
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=default_schedule_status(),
         description="Ingest the hour that just closed and rebuild its snapshots.",
     )
 
@@ -39,7 +48,7 @@ def catch_up_schedule(job) -> dg.ScheduleDefinition:
         cron_schedule="30 3 * * *",
         job=job,
         execution_timezone="UTC",
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=default_schedule_status(),
         description=f"Re-ingest the last {CATCH_UP_HOURS} hours and restate their snapshots.",
     )
     def _catch_up(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:

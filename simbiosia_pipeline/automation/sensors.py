@@ -22,6 +22,13 @@ from simbiosia_pipeline.warehouse.resource import WarehouseResource
 HOUR = timedelta(hours=1)
 
 
+def default_sensor_status() -> dg.DefaultSensorStatus:
+    """Sensors start running on deploy, unless ``SIMBIOSIA_AUTOMATION=off``."""
+    if Settings.from_env().automation_enabled:
+        return dg.DefaultSensorStatus.RUNNING
+    return dg.DefaultSensorStatus.STOPPED
+
+
 def settlement_request(window: Window, now: datetime) -> dg.RunRequest:
     start_key = window.start.strftime(PARTITION_KEY_FORMAT)
     end_key = (window.end - HOUR).strftime(PARTITION_KEY_FORMAT)
@@ -47,7 +54,7 @@ def settlement_sensor(job, clock=_wall_clock) -> dg.SensorDefinition:
         name="settlement_sensor",
         job=job,
         minimum_interval_seconds=300,
-        default_status=dg.DefaultSensorStatus.RUNNING,
+        default_status=default_sensor_status(),
         description="Re-ingest hours that hold unrated prices or unfinished conversations.",
     )
     def _settlement(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
@@ -72,7 +79,7 @@ def settlement_sensor(job, clock=_wall_clock) -> dg.SensorDefinition:
 
 @dg.run_failure_sensor(
     name="run_failure_alert_sensor",
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=default_sensor_status(),
     description="Alert when a run fails for good (not when the daemon will retry it).",
 )
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
@@ -88,7 +95,7 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
 @dg.sensor(
     name="check_failure_alert_sensor",
     minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=default_sensor_status(),
     description="Alert when an asset check fails (data quality, reconciliation, settlement age).",
 )
 def check_failure_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:

@@ -1,0 +1,143 @@
+"""`dagster-webserver` and `dagster-daemon` as subprocesses, and the GraphQL calls the UI makes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from simbiosia_pipeline.settings import PROJECT_DIR
+
+BIN = Path(sys.executable).parent
+
+LAUNCH_BACKFILL = """
+mutation Launch($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message stack }
+    ... on InvalidSubsetError { message }
+    ... on UnauthorizedError { message }
+  }
+}"""
+
+REEXECUTE_BACKFILL = """
+mutation Reexecute($params: ReexecutionParams!) {
+  reexecutePartitionBackfill(reexecutionParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+  }
+}"""
+
+BACKFILL_STATUS = """
+query Status($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill { id status numPartitions runs(limit: 50) { id status } }
+    ... on PythonError { message }
+  }
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def dagster_services(env: dict[str, str], home: Path):
+    """Webserver on 127.0.0.1 and the daemon, sharing ``home`` (DAGSTER_HOME) and ``env``."""
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PROJECT_DIR / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, **env, "DAGSTER_HOME": str(home)}
+    port = free_port()
+    workspace = ["-w", str(PROJECT_DIR / "workspace.yaml")]
+    logs = {name: open(home / f"{name}.log", "w") for name in ("webserver", "daemon")}  # noqa: SIM115
+    processes = [
+        subprocess.Popen(
+            [str(BIN / "dagster-webserver"), *workspace, "-h", "127.0.0.1", "-p", str(port)],
+            env=env, cwd=PROJECT_DIR, stdout=logs["webserver"], stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [str(BIN / "dagster-daemon"), "run", *workspace],
+            env=env, cwd=PROJECT_DIR, stdout=logs["daemon"], stderr=subprocess.STDOUT,
+        ),
+    ]  # fmt: skip
+    client = GraphQL(f"http://127.0.0.1:{port}")
+    try:
+        client.wait_until_ready(processes)
+        yield client
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in logs.values():
+            log.close()
+
+
+class GraphQL:
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.http = httpx.Client(base_url=base_url, timeout=60)
+
+    def wait_until_ready(self, processes, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(process.poll() is not None for process in processes):
+                raise RuntimeError("a dagster service exited at start-up")
+            try:
+                if self.http.get("/server_info").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError("dagster-webserver did not come up")
+
+    def query(self, document: str, **variables) -> dict:
+        response = self.http.post("/graphql", json={"query": document, "variables": variables})
+        response.raise_for_status()
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    def launch_backfill(self, asset_paths: list[list[str]], partitions: list[str]) -> str:
+        result = self.query(
+            LAUNCH_BACKFILL,
+            params={
+                "assetSelection": [{"path": path} for path in asset_paths],
+                "partitionNames": partitions,
+                "title": "e2e test backfill",
+            },
+        )["launchPartitionBackfill"]
+        assert result["__typename"] == "LaunchBackfillSuccess", result
+        return result["backfillId"]
+
+    def reexecute_from_failure(self, backfill_id: str) -> str:
+        result = self.query(
+            REEXECUTE_BACKFILL, params={"parentRunId": backfill_id, "strategy": "FROM_FAILURE"}
+        )["reexecutePartitionBackfill"]
+        assert result["__typename"] == "LaunchBackfillSuccess", result
+        return result["backfillId"]
+
+    def wait_for_backfill(self, backfill_id: str, timeout: float = 420) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            backfill = self.query(BACKFILL_STATUS, id=backfill_id)["partitionBackfillOrError"]
+            if backfill["status"] in ("COMPLETED", "FAILED", "COMPLETED_SUCCESS",
+                                      "COMPLETED_FAILED", "CANCELED"):  # fmt: skip
+                return backfill
+            time.sleep(2)
+        raise TimeoutError(f"backfill {backfill_id} still running after {timeout}s")
