@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
+from simbiosia_pipeline.assets.raw import BULK_TAG
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
 from simbiosia_pipeline.settings import ConfigurationError, Settings
 from simbiosia_pipeline.sources.windows import Window
@@ -76,6 +77,7 @@ def materialize_window(window: Window, selection: str | None) -> ChunkResult:
             "dagster/asset_partition_range_start": window.start.strftime(PARTITION_KEY_FORMAT),
             "dagster/asset_partition_range_end": (window.end - HOUR).strftime(PARTITION_KEY_FORMAT),
             "simbiosia/launched_by": "cli",
+            BULK_TAG: "true",
         },
         raise_on_error=False,
     )

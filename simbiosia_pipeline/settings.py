@@ -40,6 +40,7 @@ class Settings:
     settle_max_age: timedelta
     store_transcripts: bool
     elevenlabs_concurrency: int
+    elevenlabs_reserved_concurrency: int
     alert_webhook_url: str | None
     step_retries: int
     automation_enabled: bool
@@ -58,6 +59,9 @@ class Settings:
             settle_max_age=_duration(env, "SIMBIOSIA_SETTLE_MAX_AGE", timedelta(hours=48)),
             store_transcripts=_bool(env, "SIMBIOSIA_STORE_TRANSCRIPTS", False),
             elevenlabs_concurrency=_int(env, "SIMBIOSIA_ELEVENLABS_CONCURRENCY", 8, minimum=1),
+            elevenlabs_reserved_concurrency=_int(
+                env, "SIMBIOSIA_ELEVENLABS_RESERVED_CONCURRENCY", 2, minimum=1
+            ),
             alert_webhook_url=env.get("SIMBIOSIA_ALERT_WEBHOOK_URL") or None,
             step_retries=_int(env, "SIMBIOSIA_STEP_RETRIES", 3),
             automation_enabled=_bool(env, "SIMBIOSIA_AUTOMATION", True),

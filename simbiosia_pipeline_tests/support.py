@@ -9,7 +9,7 @@ from decimal import Decimal
 import dagster as dg
 import httpx
 
-from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
+from simbiosia_pipeline.assets.raw import BULK_TAG, elevenlabs_conversations, twilio_calls
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
 from simbiosia_pipeline.sources.records import without_transcript
 from simbiosia_pipeline.sources.resources import SandboxApis
@@ -42,12 +42,14 @@ def materialize_raw(
     end: datetime,
     assets: Sequence = RAW_ASSETS,
     raise_on_error: bool = True,
+    bulk: bool = True,
     **api_overrides,
 ) -> dg.ExecuteInProcessResult:
+    """A ranged run of the raw assets against the sandbox at ``url`` (a backfill by default)."""
     return dg.materialize(
         list(assets),
         resources={"apis": sandbox_apis(url, **api_overrides), "warehouse": WarehouseResource()},
-        tags=range_tags(start, end),
+        tags={**range_tags(start, end), **({BULK_TAG: "true"} if bulk else {})},
         raise_on_error=raise_on_error,
     )
 

@@ -41,6 +41,7 @@ API_RETRY_POLICY = dg.RetryPolicy(
 # `dagster asset materialize --partition-range` requires single-run assets.
 RANGE_IN_ONE_RUN = dg.BackfillPolicy.single_run()
 
+BULK_TAG = "simbiosia/bulk"
 PERMANENT_ERRORS = (SourceAuthError, RecordError, ConfigurationError)
 
 FINAL_TWILIO_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
@@ -89,6 +90,12 @@ class _Load:
         self.writer.write(rows)
         for record in records:
             self.tally.add(record)
+
+
+def is_bulk_run(context: dg.AssetExecutionContext) -> bool:
+    """Backfills (from the UI or `simbiosia backfill`) take the bulk share of the API budget."""
+    tags = context.run.tags
+    return "dagster/backfill" in tags or tags.get(BULK_TAG) == "true"
 
 
 def _window(context: dg.AssetExecutionContext) -> Window:
@@ -223,7 +230,7 @@ def elevenlabs_conversations(
         apis,
         warehouse,
         ELEVENLABS_CONVERSATIONS,
-        apis.elevenlabs().conversations_started_in,
+        apis.elevenlabs(bulk=is_bulk_run(context)).conversations_started_in,
         to_row,
         tally,
     )

@@ -42,6 +42,8 @@ class SourceApis(dg.ConfigurableResource, ABC):
     """The two source APIs; subclasses say where they are and with which credentials."""
 
     elevenlabs_concurrency: int = 8
+    # Requests kept free for the hourly and settlement runs while a backfill is running.
+    elevenlabs_reserved_concurrency: int = 2
     request_timeout_seconds: float = 30.0
     max_attempts: int = 8
     twilio_page_size: int = twilio.PAGE_SIZE
@@ -64,12 +66,20 @@ class SourceApis(dg.ConfigurableResource, ABC):
             page_size=self.twilio_page_size,
         )
 
-    def elevenlabs(self) -> elevenlabs.ElevenLabsClient:
+    def elevenlabs(self, *, bulk: bool = False) -> elevenlabs.ElevenLabsClient:
+        """A client whose share of the ElevenLabs budget depends on the kind of run.
+
+        The budget (``elevenlabs_concurrency``) is split between one bulk run (a backfill: the
+        budget minus the reserve) and the routine runs (hourly, settlement: the reserve), so the
+        two together never exceed it and a backfill cannot starve the hourly run.
+        """
         endpoints = self.endpoints()
         return elevenlabs.ElevenLabsClient(
             api_key=endpoints.elevenlabs_api_key,
             base_url=endpoints.elevenlabs_base_url,
-            concurrency=self.elevenlabs_concurrency,
+            concurrency=split_concurrency(
+                self.elevenlabs_concurrency, self.elevenlabs_reserved_concurrency, bulk=bulk
+            ),
             timeout=self._timeout(),
             policy=self._policy(),
         )
@@ -147,6 +157,12 @@ class SandboxApis(SourceApis):
         )
 
 
+def split_concurrency(budget: int, reserved: int, *, bulk: bool) -> int:
+    if budget <= reserved:
+        return budget  # no room to split: runs queue on the pool instead
+    return budget - reserved if bulk else reserved
+
+
 def source_apis(settings: Settings | None = None) -> SourceApis:
     """The resource for ``SIMBIOSIA_SOURCE`` (read when the code location loads)."""
     settings = settings or Settings.from_env()
@@ -160,9 +176,11 @@ def source_apis(settings: Settings | None = None) -> SourceApis:
             twilio_base_url=twilio_url or twilio.DEFAULT_BASE_URL,
             elevenlabs_base_url=elevenlabs_url or elevenlabs.DEFAULT_BASE_URL,
             elevenlabs_concurrency=settings.elevenlabs_concurrency,
+            elevenlabs_reserved_concurrency=settings.elevenlabs_reserved_concurrency,
         )
     return SandboxApis(
         twilio_base_url=twilio_url,
         elevenlabs_base_url=elevenlabs_url,
         elevenlabs_concurrency=settings.elevenlabs_concurrency,
+        elevenlabs_reserved_concurrency=settings.elevenlabs_reserved_concurrency,
     )

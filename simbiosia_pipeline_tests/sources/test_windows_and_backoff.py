@@ -108,3 +108,10 @@ def test_aimd_halves_on_throttling_once_per_round_and_recovers():
     for _ in range(200):
         limit.on_success()
     assert limit.limit == 8
+
+
+def test_a_backfill_and_the_routine_runs_share_the_budget_without_exceeding_it():
+    from simbiosia_pipeline.sources.resources import split_concurrency
+
+    assert split_concurrency(10, 2, bulk=True) + split_concurrency(10, 2, bulk=False) == 10
+    assert split_concurrency(2, 2, bulk=True) == 2
