@@ -10,6 +10,11 @@ from __future__ import annotations
 import dagster as dg
 
 from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
+from simbiosia_pipeline.automation.checks import (
+    freshness_checks,
+    freshness_sensor,
+    unsettled_beyond_max_age_check,
+)
 from simbiosia_pipeline.automation.jobs import hourly_pipeline_job
 from simbiosia_pipeline.automation.schedules import catch_up_schedule, hourly_schedule
 from simbiosia_pipeline.automation.sensors import (
@@ -26,12 +31,22 @@ EXECUTOR = dg.multiprocess_executor.configured({"max_concurrent": 2})
 
 RAW_ASSETS = [twilio_calls, elevenlabs_conversations]
 HOURLY_JOB = hourly_pipeline_job(dg.AssetSelection.assets(*RAW_ASSETS))
+FRESHNESS_CHECKS = freshness_checks(RAW_ASSETS)
 
 defs = dg.Definitions(
     assets=RAW_ASSETS,
+    asset_checks=[
+        *FRESHNESS_CHECKS,
+        *(unsettled_beyond_max_age_check(asset) for asset in RAW_ASSETS),
+    ],
     jobs=[HOURLY_JOB],
     schedules=[hourly_schedule(HOURLY_JOB), catch_up_schedule(HOURLY_JOB)],
-    sensors=[settlement_sensor(HOURLY_JOB), run_failure_alert_sensor, check_failure_alert_sensor],
+    sensors=[
+        settlement_sensor(HOURLY_JOB),
+        run_failure_alert_sensor,
+        check_failure_alert_sensor,
+        freshness_sensor(FRESHNESS_CHECKS),
+    ],
     resources={"apis": source_apis(), "warehouse": WarehouseResource()},
     executor=EXECUTOR,
 )
