@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from simbiosia_pipeline.automation.alerts import send_alert
+from simbiosia_pipeline.automation.budgets import (
+    SPEND_SQL,
+    DailySpend,
+    budget_crossings,
+    forget_before,
+    lookback_start,
+)
 from simbiosia_pipeline.automation.settlement import (
     UNSETTLED_HOURS_SQL,
     SettlementPolicy,
@@ -75,6 +83,36 @@ def settlement_sensor(job, clock=_wall_clock) -> dg.SensorDefinition:
         )
 
     return _settlement
+
+
+def budget_alert_sensor(clock=_wall_clock) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="budget_alert_sensor",
+        minimum_interval_seconds=300,
+        default_status=default_sensor_status(),
+        description="Alert once when a workspace's daily or monthly spend crosses its budget.",
+    )
+    def _budgets(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+        settings = Settings.from_env()
+        today = clock().astimezone(ZoneInfo(settings.reporting_tz)).date()
+        since = lookback_start(today)
+        with warehouse.connect() as conn:
+            if (
+                conn.execute("SELECT to_regclass('public.workspace_daily_costs')").fetchone()[0]
+                is None
+            ):
+                return dg.SkipReason("no cost models built yet")
+            rows = [DailySpend(*row) for row in conn.execute(SPEND_SQL, {"since": since})]
+        alerted = set(json.loads(context.cursor)) if context.cursor else set()
+        crossings = budget_crossings(rows, alerted)
+        for crossing in crossings:
+            send_alert(f"Budget crossed: workspace {crossing.workspace_id}", crossing.describe())
+            alerted.add(crossing.key)
+            context.update_cursor(json.dumps(sorted(alerted)))  # never alert twice, even on error
+        context.update_cursor(json.dumps(sorted(forget_before(alerted, since))))
+        return dg.SkipReason(f"{len(crossings)} budget crossing(s) alerted")
+
+    return _budgets
 
 
 @dg.run_failure_sensor(
