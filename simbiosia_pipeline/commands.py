@@ -56,30 +56,40 @@ def last_complete_hours(days: int, now: datetime | None = None) -> Window:
     return Window(end - timedelta(days=days), end)
 
 
-def materialize_window(window: Window, selection: str | None) -> ChunkResult:
-    """One Dagster run materializing ``selection`` (default: everything) over ``window``."""
+def _job(selection):
+    """The hourly pipeline job, or the subset of the asset graph ``selection`` (str or
+    ``AssetSelection``) names."""
     import dagster as dg
 
+    from simbiosia_pipeline.automation.jobs import HOURLY_PIPELINE_JOB
     from simbiosia_pipeline.definitions import defs
 
-    instance = dg.DagsterInstance.get()
-    job = defs.resolve_implicit_global_asset_job_def()
-    if selection:
-        job = job.get_subset(
-            asset_selection=dg.AssetSelection.from_coercible(selection).resolve(
-                defs.resolve_asset_graph()
-            )
-        )
+    if not selection:
+        return defs.resolve_job_def(HOURLY_PIPELINE_JOB)
+    keys = dg.AssetSelection.from_coercible(selection).resolve(defs.resolve_asset_graph())
+    return defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=keys)
+
+
+def _execute(job, tags: dict[str, str]):
+    import dagster as dg
+
+    return job.execute_in_process(
+        instance=dg.DagsterInstance.get(),
+        tags={"simbiosia/launched_by": "cli", **tags},
+        raise_on_error=False,
+    )
+
+
+def materialize_window(window: Window, selection: str | None) -> ChunkResult:
+    """One Dagster run materializing ``selection`` (default: the hourly job) over ``window``."""
     began = time.perf_counter()
-    result = job.execute_in_process(
-        instance=instance,
-        tags={
+    result = _execute(
+        _job(selection),
+        {
             "dagster/asset_partition_range_start": window.start.strftime(PARTITION_KEY_FORMAT),
             "dagster/asset_partition_range_end": (window.end - HOUR).strftime(PARTITION_KEY_FORMAT),
-            "simbiosia/launched_by": "cli",
             BULK_TAG: "true",
         },
-        raise_on_error=False,
     )
     rows: dict[str, int] = {}
     for event in result.get_asset_materialization_events():
@@ -91,10 +101,20 @@ def materialize_window(window: Window, selection: str | None) -> ChunkResult:
     return ChunkResult(window, result.success, time.perf_counter() - began, rows)
 
 
+def materialize_unpartitioned(selection, what: str) -> None:
+    """A run of non-partitioned assets (the directory before, the views after)."""
+    result = _execute(_job(selection), {})
+    click.echo(f"{what}: {'ok' if result.success else 'FAILED'}")
+    if not result.success:
+        raise SystemExit(1)
+
+
 def run_range(window: Window, chunk_hours: int, selection: str | None) -> list[ChunkResult]:
     from simbiosia_pipeline.instance import prepare_dagster_home
 
     prepare_dagster_home()
+    if not selection:
+        materialize_unpartitioned("workspace_directory", "workspace directory")
     pieces = chunks(window, chunk_hours)
     results = []
     for number, piece in enumerate(pieces, start=1):
@@ -105,6 +125,12 @@ def run_range(window: Window, chunk_hours: int, selection: str | None) -> list[C
         click.echo(f"[{number}/{len(pieces)}] {piece} {status} in {result.seconds:.1f}s {counts}")
         if not result.success:
             break
+    if not selection and all(result.success for result in results):
+        from dagster import AssetSelection
+
+        from simbiosia_pipeline.assets.transform import cost_views
+
+        materialize_unpartitioned(AssetSelection.assets(cost_views), "cost views")
     return results
 
 

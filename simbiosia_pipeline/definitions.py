@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from simbiosia_pipeline.assets.directory import workspace_directory
 from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
+from simbiosia_pipeline.assets.transform import cost_views, dbt_resource, hourly_cost_models
 from simbiosia_pipeline.automation.checks import (
     freshness_checks,
     freshness_sensor,
@@ -18,6 +20,7 @@ from simbiosia_pipeline.automation.checks import (
 from simbiosia_pipeline.automation.jobs import hourly_pipeline_job
 from simbiosia_pipeline.automation.schedules import catch_up_schedule, hourly_schedule
 from simbiosia_pipeline.automation.sensors import (
+    budget_alert_sensor,
     check_failure_alert_sensor,
     run_failure_alert_sensor,
     settlement_sensor,
@@ -30,11 +33,11 @@ from simbiosia_pipeline.warehouse.resource import WarehouseResource
 EXECUTOR = dg.multiprocess_executor.configured({"max_concurrent": 2})
 
 RAW_ASSETS = [twilio_calls, elevenlabs_conversations]
-HOURLY_JOB = hourly_pipeline_job(dg.AssetSelection.assets(*RAW_ASSETS))
+HOURLY_JOB = hourly_pipeline_job(dg.AssetSelection.assets(*RAW_ASSETS, hourly_cost_models))
 FRESHNESS_CHECKS = freshness_checks(RAW_ASSETS)
 
 defs = dg.Definitions(
-    assets=RAW_ASSETS,
+    assets=[*RAW_ASSETS, workspace_directory, hourly_cost_models, cost_views],
     asset_checks=[
         *FRESHNESS_CHECKS,
         *(unsettled_beyond_max_age_check(asset) for asset in RAW_ASSETS),
@@ -43,10 +46,11 @@ defs = dg.Definitions(
     schedules=[hourly_schedule(HOURLY_JOB), catch_up_schedule(HOURLY_JOB)],
     sensors=[
         settlement_sensor(HOURLY_JOB),
+        budget_alert_sensor(),
         run_failure_alert_sensor,
         check_failure_alert_sensor,
         freshness_sensor(FRESHNESS_CHECKS),
     ],
-    resources={"apis": source_apis(), "warehouse": WarehouseResource()},
+    resources={"apis": source_apis(), "warehouse": WarehouseResource(), "dbt": dbt_resource()},
     executor=EXECUTOR,
 )

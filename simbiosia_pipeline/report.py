@@ -1,4 +1,4 @@
-"""What ``simbiosia run`` prints at the end: the window's counts and costs, from the warehouse."""
+"""What ``simbiosia run`` prints at the end: the window's costs per workspace (warehouse)."""
 
 from __future__ import annotations
 
@@ -7,23 +7,58 @@ import click
 from simbiosia_pipeline.sources.windows import Window
 from simbiosia_pipeline.warehouse.connection import connect, resolve_database_url
 
-RAW_TOTALS = """
-SELECT 'twilio calls' AS source, count(*) AS records,
-       count(*) FILTER (WHERE price IS NULL) AS not_final,
-       coalesce(sum(abs(price)), 0) AS cost, 'USD' AS unit
-FROM raw.twilio_calls WHERE event_time >= %(start)s AND event_time < %(end)s
-UNION ALL
-SELECT 'elevenlabs conversations', count(*),
-       count(*) FILTER (WHERE status NOT IN ('done', 'failed')),
-       coalesce(sum(cost), 0), 'credits'
-FROM raw.elevenlabs_conversations WHERE start_time >= %(start)s AND start_time < %(end)s
+# From the snapshots (what the dashboard reads); credits converted at the rate of their hour.
+WORKSPACE_COSTS = """
+WITH twilio AS (
+    SELECT workspace_id, sum(total_calls) AS calls, sum(real_minutes) AS minutes,
+           sum(total_cost) AS usd, sum(unpriced_calls) AS unpriced
+      FROM public.twilio_snapshots
+     WHERE snapshot_date >= %(start)s AND snapshot_date < %(end)s
+     GROUP BY 1
+), elevenlabs AS (
+    SELECT snapshots.workspace_id, sum(total_conversations) AS conversations,
+           sum(total_cost) AS credits, sum(total_cost * rates.usd_per_credit) AS usd,
+           sum(unsettled_conversations) AS unsettled
+      FROM public.elevenlabs_snapshots AS snapshots
+      LEFT JOIN public.elevenlabs_credit_rates AS rates
+        ON snapshots.snapshot_date >= rates.valid_from
+       AND (rates.valid_to IS NULL OR snapshots.snapshot_date < rates.valid_to)
+     WHERE snapshot_date >= %(start)s AND snapshot_date < %(end)s
+     GROUP BY 1
+)
+SELECT workspaces.id, workspaces.name,
+       coalesce(twilio.calls, 0), coalesce(twilio.minutes, 0), coalesce(twilio.usd, 0),
+       coalesce(elevenlabs.conversations, 0), coalesce(elevenlabs.credits, 0),
+       coalesce(elevenlabs.usd, 0),
+       coalesce(twilio.usd, 0) + coalesce(elevenlabs.usd, 0),
+       coalesce(twilio.unpriced, 0) + coalesce(elevenlabs.unsettled, 0)
+  FROM public.workspaces
+  LEFT JOIN twilio ON twilio.workspace_id = workspaces.id
+  LEFT JOIN elevenlabs ON elevenlabs.workspace_id = workspaces.id
+ ORDER BY workspaces.id
 """
+
+HEADER = (
+    f"{'id':>3} {'workspace':<22}{'calls':>7}{'minutes':>9}{'Twilio USD':>12}"
+    f"{'convs':>7}{'EL credits':>12}{'EL USD':>10}{'total USD':>11}{'pending':>9}"
+)
 
 
 def print_report(window: Window) -> None:
     with connect(resolve_database_url()) as conn:
-        rows = conn.execute(RAW_TOTALS, {"start": window.start, "end": window.end}).fetchall()
-    click.echo(f"\nWarehouse, {window}:")
-    click.echo(f"  {'source':<26}{'records':>9}{'not final':>11}{'cost':>16}")
-    for source, records, not_final, cost, unit in rows:
-        click.echo(f"  {source:<26}{records:>9}{not_final:>11}{cost:>16} {unit}")
+        rows = conn.execute(WORKSPACE_COSTS, {"start": window.start, "end": window.end}).fetchall()
+    click.echo(f"\nCosts per workspace, {window} (pending = costs not final yet):")
+    click.echo(HEADER)
+    totals = [0] * 8
+    for workspace_id, name, *figures in rows:
+        click.echo(_line(str(workspace_id), name, figures))
+        totals = [total + figure for total, figure in zip(totals, figures, strict=True)]
+    click.echo(_line("", "all workspaces", totals))
+
+
+def _line(workspace_id: str, name: str, figures: list) -> str:
+    calls, minutes, twilio_usd, conversations, credits, el_usd, total_usd, pending = figures
+    return (
+        f"{workspace_id:>3} {name[:21]:<22}{calls:>7}{minutes:>9}{twilio_usd:>12.4f}"
+        f"{conversations:>7}{credits:>12}{el_usd:>10.4f}{total_usd:>11.4f}{pending:>9}"
+    )

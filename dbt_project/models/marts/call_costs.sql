@@ -1,0 +1,151 @@
+{#- One row per phone call with what it cost on both sides: the Twilio call and the ElevenLabs
+    conversation of the same call, paired. Every Twilio call and every conversation appears
+    exactly once, paired or alone. A view: the pairing crosses hour boundaries, so it is
+    computed from all of staging whenever it is read and never depends on which hours were
+    rebuilt in which order. -#}
+{{ config(materialized='view') }}
+
+with recursive
+
+calls as (
+    select * from {{ ref('stg_twilio_calls') }}
+),
+
+conversations as (
+    select * from {{ ref('stg_elevenlabs_conversations') }}
+),
+
+-- 1. The conversation names its Twilio call: `call_sid` is the call's SID. Should two claim the
+--    same call, the earlier keeps it and the other stays alone.
+call_sid_pairs as (
+    select distinct on (calls.sid)
+        calls.sid,
+        conversations.conversation_id
+    from conversations
+    join calls on calls.sid = conversations.call_sid
+    order by calls.sid, conversations.start_time, conversations.conversation_id collate "C"
+),
+
+-- 2. A SIP-trunk conversation does not carry the Twilio SID; its Twilio leg is the trunk call
+--    between the same two numbers that started within the tolerance.
+sip_conversations as (
+    select
+        conversation_id,
+        start_time,
+        {{ normalize_e164('agent_number') }} as agent_e164,
+        {{ normalize_e164('external_number') }} as external_e164
+    from conversations
+    where phone_call_type = 'sip_trunking'
+        and not exists (
+            select from call_sid_pairs
+            where call_sid_pairs.conversation_id = conversations.conversation_id
+        )
+),
+
+trunk_legs as (
+    select
+        sid,
+        event_time,
+        case when direction = 'trunking-terminating' then {{ normalize_e164('from_number') }}
+            else {{ normalize_e164('to_number') }} end as agent_e164,
+        case when direction = 'trunking-terminating' then {{ normalize_e164('to_number') }}
+            else {{ normalize_e164('from_number') }} end as external_e164
+    from calls
+    where direction in ('trunking-terminating', 'trunking-originating')
+        and not exists (select from call_sid_pairs where call_sid_pairs.sid = calls.sid)
+),
+
+-- Candidate pairs ranked closest first within each pair of numbers (ties: earlier
+-- conversation, then ids in byte order), so the matching below is deterministic.
+candidates as (
+    select
+        sip_conversations.agent_e164,
+        sip_conversations.external_e164,
+        sip_conversations.conversation_id,
+        trunk_legs.sid,
+        row_number() over (
+            partition by sip_conversations.agent_e164, sip_conversations.external_e164
+            order by
+                abs(extract(epoch from trunk_legs.event_time - sip_conversations.start_time)),
+                sip_conversations.start_time,
+                sip_conversations.conversation_id collate "C",
+                trunk_legs.sid collate "C"
+        ) as rank
+    from sip_conversations
+    join trunk_legs
+        on trunk_legs.agent_e164 = sip_conversations.agent_e164
+        and trunk_legs.external_e164 = sip_conversations.external_e164
+        and trunk_legs.event_time between
+            sip_conversations.start_time - interval '{{ var("sip_match_tolerance_seconds") }} seconds'
+            and sip_conversations.start_time + interval '{{ var("sip_match_tolerance_seconds") }} seconds'
+),
+
+-- Greedy one-to-one matching, closest first: walk each pair of numbers' candidates in rank order
+-- and accept a candidate when neither its conversation nor its call is taken yet. Candidates
+-- only ever compete within one pair of numbers, so this is the global closest-first matching.
+greedy (agent_e164, external_e164, rank, conversation_id, sid, accepted, taken_conversations, taken_calls) as (
+    select
+        agent_e164, external_e164, rank, conversation_id, sid, true,
+        array[conversation_id], array[sid]
+    from candidates
+    where rank = 1
+    union all
+    select
+        next.agent_e164, next.external_e164, next.rank, next.conversation_id, next.sid,
+        free.is_free,
+        case when free.is_free then previous.taken_conversations || next.conversation_id
+            else previous.taken_conversations end,
+        case when free.is_free then previous.taken_calls || next.sid
+            else previous.taken_calls end
+    from greedy as previous
+    join candidates as next
+        on next.agent_e164 = previous.agent_e164
+        and next.external_e164 = previous.external_e164
+        and next.rank = previous.rank + 1
+    cross join lateral (
+        select not (next.conversation_id = any(previous.taken_conversations)
+            or next.sid = any(previous.taken_calls)) as is_free
+    ) as free
+),
+
+pairs as (
+    select sid, conversation_id, 'call_sid' as pairing from call_sid_pairs
+    union all
+    select sid, conversation_id, 'sip_numbers_and_time' as pairing from greedy where accepted
+),
+
+phone_calls as (
+    select calls.sid, pairs.conversation_id, coalesce(pairs.pairing, 'twilio_only') as pairing
+    from calls
+    left join pairs on pairs.sid = calls.sid
+    union all
+    select null, conversations.conversation_id, 'elevenlabs_only'
+    from conversations
+    where not exists (
+        select from pairs where pairs.conversation_id = conversations.conversation_id
+    )
+)
+
+select
+    coalesce(phone_calls.sid, phone_calls.conversation_id) as call_id,
+    coalesce(calls.event_time, conversations.start_time) as started_at,
+    -- the Twilio side's workspace when there is one (it owns the number that was dialled)
+    coalesce(calls.workspace_id, conversations.workspace_id) as workspace_id,
+    phone_calls.pairing,
+    phone_calls.sid as twilio_call_sid,
+    phone_calls.conversation_id,
+    calls.direction as twilio_direction,
+    calls.duration_secs as twilio_duration_secs,
+    calls.billable_minutes,
+    conversations.call_duration_secs as elevenlabs_duration_secs,
+    calls.cost_usd as twilio_usd,
+    calls.price_unit as twilio_price_unit,
+    conversations.cost as elevenlabs_credits,
+    conversations.usd_per_credit,
+    conversations.cost_usd as elevenlabs_usd,
+    coalesce(calls.cost_usd, 0) + coalesce(conversations.cost_usd, 0) as total_usd,
+    (calls.sid is null or calls.price is not null)
+        and (conversations.conversation_id is null or conversations.is_final) as is_settled
+from phone_calls
+left join calls on calls.sid = phone_calls.sid
+left join conversations on conversations.conversation_id = phone_calls.conversation_id

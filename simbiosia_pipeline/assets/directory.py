@@ -1,0 +1,49 @@
+"""The workspace directory as an asset: who owns each number and agent, in the warehouse."""
+
+import hashlib
+
+import dagster as dg
+
+from simbiosia_pipeline.settings import Settings
+from simbiosia_pipeline.warehouse.resource import WarehouseResource
+from simbiosia_pipeline.workspaces import load_directory, write_directory
+
+
+@dg.asset(group_name="directory", kinds={"yaml", "postgres"})
+def workspace_directory(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """The workspaces, the phone numbers and ElevenLabs agents each one owns (with validity
+    periods), their budgets, and the USD price of an ElevenLabs credit over time.
+
+    Reads the file named by SIMBIOSIA_WORKSPACES_FILE (default: the sandbox's) and replaces the
+    warehouse tables ``workspaces``, ``workspace_phones``, ``workspace_agents``,
+    ``workspace_budgets``, ``elevenlabs_credit_rates`` and ``workspace_directory`` in one
+    transaction: loading the same file again changes nothing (even ``created_at`` stays). An
+    invalid file fails with every problem and its line, and the warehouse keeps the previous
+    directory.
+
+    Its data version is a hash of what the file says (not of comments or layout): after an edit,
+    the hourly snapshots show as stale, and one backfill of the affected hours restates them.
+    """
+    path = Settings.from_env().workspaces_file
+    directory = load_directory(path)
+    with warehouse.connect() as conn:
+        summary = write_directory(conn, directory)
+    context.log.info(
+        f"loaded {summary.workspaces} workspaces and {summary.phone_numbers} numbers from {path}"
+    )
+    return dg.MaterializeResult(
+        data_version=dg.DataVersion(summary.content_hash),
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "workspaces": summary.workspaces,
+            "phone_numbers": summary.phone_numbers,
+            "phone_assignments": summary.phone_assignments,
+            "agents": summary.agents,
+            "credit_rates": summary.credit_rates,
+            "catch_all_workspace": directory.catch_all_workspace,
+            "content_hash": summary.content_hash,
+            "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        },
+    )
