@@ -108,3 +108,70 @@ def assert_raw_equals_truth(conn, sandbox, start: datetime, end: datetime) -> in
         Decimal(0),
     )
     return len(calls) + len(conversations)
+
+
+def materialize_pipeline(url: str, start: datetime, end: datetime, **api_overrides) -> None:
+    """The whole graph as `simbiosia run` does it: directory, hourly job over the range, views."""
+    from simbiosia_pipeline.assets.directory import workspace_directory
+    from simbiosia_pipeline.assets.transform import cost_views, dbt_resource, hourly_cost_models
+
+    assets = [*RAW_ASSETS, workspace_directory, hourly_cost_models, cost_views]
+    resources = {
+        "apis": sandbox_apis(url, **api_overrides),
+        "warehouse": WarehouseResource(),
+        "dbt": dbt_resource(),
+    }
+    steps = [
+        (dg.AssetSelection.assets(workspace_directory), {}),
+        (
+            dg.AssetSelection.assets(*RAW_ASSETS, hourly_cost_models),
+            {**range_tags(start, end), BULK_TAG: "true"},
+        ),
+        (dg.AssetSelection.assets(cost_views), {}),
+    ]
+    for selection, tags in steps:
+        dg.materialize(assets, selection=selection, resources=resources, tags=tags)
+
+
+def assert_snapshots_equal_truth(conn, sandbox, start: datetime, end: datetime) -> int:
+    """Every snapshot row of the window equals the reference computed from the sandbox's truth."""
+    from dataclasses import asdict
+
+    from simbiosia_pipeline.sandbox import WORKSPACES_FILE
+    from simbiosia_pipeline.workspaces import load_directory
+    from simbiosia_pipeline_tests import expected
+
+    directory = load_directory(WORKSPACES_FILE)
+    checked = 0
+    for table, reference in (
+        (
+            "twilio_snapshots",
+            expected.twilio_snapshots(sandbox.twilio_calls(start, end), directory),
+        ),
+        (
+            "elevenlabs_snapshots",
+            expected.elevenlabs_snapshots(sandbox.conversations(start, end), directory),
+        ),
+    ):
+        fields = list(asdict(next(iter(reference.values()))))
+        cursor = conn.execute(
+            f"SELECT {', '.join(fields)} FROM public.{table}"
+            " WHERE snapshot_date >= %s AND snapshot_date < %s",
+            (start, end),
+        )
+        stored = {
+            (row[0], row[1]): {f: _exact(v) for f, v in zip(fields, row, strict=True)}
+            for row in cursor
+        }
+        assert stored == {key: asdict(row) for key, row in reference.items()}, table
+        checked += len(stored)
+    return checked
+
+
+def _exact(value):
+    """JSON numbers as Decimal (psycopg loads jsonb numbers as float) for exact comparisons."""
+    if isinstance(value, dict):
+        return {key: _exact(item) for key, item in value.items()}
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return Decimal(str(value))
+    return value
