@@ -17,7 +17,15 @@ from simbiosia_pipeline.automation.checks import (
     freshness_sensor,
     unsettled_beyond_max_age_check,
 )
-from simbiosia_pipeline.automation.jobs import hourly_pipeline_job
+from simbiosia_pipeline.automation.directory import (
+    directory_restatement_sensor,
+    workspaces_file_sensor,
+)
+from simbiosia_pipeline.automation.jobs import (
+    directory_job,
+    hourly_pipeline_job,
+    restate_attribution_job,
+)
 from simbiosia_pipeline.automation.schedules import catch_up_schedule, hourly_schedule
 from simbiosia_pipeline.automation.sensors import (
     budget_alert_sensor,
@@ -34,6 +42,8 @@ EXECUTOR = dg.multiprocess_executor.configured({"max_concurrent": 2})
 
 RAW_ASSETS = [twilio_calls, elevenlabs_conversations]
 HOURLY_JOB = hourly_pipeline_job(dg.AssetSelection.assets(*RAW_ASSETS, hourly_cost_models))
+DIRECTORY_JOB = directory_job(workspace_directory)
+RESTATE_JOB = restate_attribution_job(hourly_cost_models)
 FRESHNESS_CHECKS = freshness_checks(RAW_ASSETS)
 
 defs = dg.Definitions(
@@ -42,11 +52,13 @@ defs = dg.Definitions(
         *FRESHNESS_CHECKS,
         *(unsettled_beyond_max_age_check(asset) for asset in RAW_ASSETS),
     ],
-    jobs=[HOURLY_JOB],
+    jobs=[HOURLY_JOB, DIRECTORY_JOB, RESTATE_JOB],
     schedules=[hourly_schedule(HOURLY_JOB), catch_up_schedule(HOURLY_JOB)],
     sensors=[
         settlement_sensor(HOURLY_JOB),
         budget_alert_sensor(),
+        workspaces_file_sensor(DIRECTORY_JOB),
+        directory_restatement_sensor(RESTATE_JOB),
         run_failure_alert_sensor,
         check_failure_alert_sensor,
         freshness_sensor(FRESHNESS_CHECKS),

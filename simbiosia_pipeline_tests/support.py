@@ -133,7 +133,9 @@ def materialize_pipeline(url: str, start: datetime, end: datetime, **api_overrid
         dg.materialize(assets, selection=selection, resources=resources, tags=tags)
 
 
-def assert_snapshots_equal_truth(conn, sandbox, start: datetime, end: datetime) -> int:
+def assert_snapshots_equal_truth(
+    conn, sandbox, start: datetime, end: datetime, workspaces_file=None
+) -> int:
     """Every snapshot row of the window equals the reference computed from the sandbox's truth."""
     from dataclasses import asdict
 
@@ -141,7 +143,7 @@ def assert_snapshots_equal_truth(conn, sandbox, start: datetime, end: datetime) 
     from simbiosia_pipeline.workspaces import load_directory
     from simbiosia_pipeline_tests import expected
 
-    directory = load_directory(WORKSPACES_FILE)
+    directory = load_directory(workspaces_file or WORKSPACES_FILE)
     checked = 0
     for table, reference in (
         (

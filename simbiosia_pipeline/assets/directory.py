@@ -8,6 +8,8 @@ from simbiosia_pipeline.settings import Settings
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.workspaces import load_directory, write_directory
 
+RESTATE_FROM = "restate_from"
+
 
 @dg.asset(group_name="directory", kinds={"yaml", "postgres"})
 def workspace_directory(
@@ -23,8 +25,9 @@ def workspace_directory(
     invalid file fails with every problem and its line, and the warehouse keeps the previous
     directory.
 
-    Its data version is a hash of what the file says (not of comments or layout): after an edit,
-    the hourly snapshots show as stale, and one backfill of the affected hours restates them.
+    Its data version is a hash of what the file says (not of comments or layout). After an edit,
+    the metadata ``restate_from`` names the earliest moment whose attribution changed, and the
+    directory restatement sensor rebuilds the hourly models from there on.
     """
     path = Settings.from_env().workspaces_file
     directory = load_directory(path)
@@ -44,6 +47,8 @@ def workspace_directory(
             "credit_rates": summary.credit_rates,
             "catch_all_workspace": directory.catch_all_workspace,
             "content_hash": summary.content_hash,
+            # Read by the restatement sensor: the history this load re-attributes.
+            RESTATE_FROM: summary.restate_from.isoformat() if summary.restate_from else "",
             "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         },
     )

@@ -14,3 +14,19 @@ def hourly_pipeline_job(selection: dg.AssetSelection) -> dg.UnresolvedAssetJobDe
         selection=selection,
         description="Fetch the window from both APIs and restate its snapshots.",
     )
+
+
+def directory_job(directory_asset) -> dg.UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(
+        "workspace_directory_job",
+        selection=dg.AssetSelection.assets(directory_asset),
+        description="Load the workspaces file into the warehouse.",
+    )
+
+
+def restate_attribution_job(hourly_models) -> dg.UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(
+        "restate_attribution_job",
+        selection=dg.AssetSelection.assets(hourly_models),
+        description="Rebuild the attributed records and snapshots of a range (no API calls).",
+    )

@@ -9,9 +9,11 @@ replacements.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import psycopg
 
+from simbiosia_pipeline.workspaces.changes import Attribution, attribution_changed_since
 from simbiosia_pipeline.workspaces.models import Directory
 from simbiosia_pipeline.workspaces.schema import ensure_directory_schema
 
@@ -27,6 +29,8 @@ class DirectorySummary:
     agents: int
     credit_rates: int
     content_hash: str
+    # The earliest moment whose attribution changed with this load (None: nothing changed).
+    restate_from: datetime | None = None
 
 
 def write_directory(conn: psycopg.Connection, directory: Directory) -> DirectorySummary:
@@ -56,6 +60,7 @@ def write_directory(conn: psycopg.Connection, directory: Directory) -> Directory
         # Two loads at once would interleave their deletes and inserts; take turns.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('simbiosia.workspace_directory'))")
         ensure_directory_schema(conn)
+        previous = _stored_attribution(cursor)
         cursor.executemany(
             """
             INSERT INTO public.workspaces AS current (id, name, phone_number)
@@ -114,7 +119,15 @@ def write_directory(conn: psycopg.Connection, directory: Directory) -> Directory
             rate_rows,
         )
 
+    new = Attribution(
+        phones=frozenset(
+            (ws, number, start, end) for ws, number, _primary, start, end in phone_rows
+        ),
+        agents=frozenset(agent_rows),
+        catch_all=directory.catch_all_workspace,
+    )
     return DirectorySummary(
+        restate_from=attribution_changed_since(previous, new),
         workspaces=len(workspace_rows),
         phone_assignments=len(phone_rows),
         phone_numbers=len({row[1] for row in phone_rows}),
@@ -122,3 +135,20 @@ def write_directory(conn: psycopg.Connection, directory: Directory) -> Directory
         credit_rates=len(rate_rows),
         content_hash=content_hash,
     )
+
+
+def _stored_attribution(cursor: psycopg.Cursor) -> Attribution | None:
+    """What the warehouse attributes by before this load; None on the very first load."""
+    catch_all = cursor.execute(
+        "SELECT catch_all_workspace_id FROM public.workspace_directory"
+    ).fetchone()
+    if catch_all is None:
+        return None
+    phones = cursor.execute(
+        "SELECT workspace_id, phone_number, valid_from, valid_to FROM public.workspace_phones"
+    ).fetchall()
+    agents = cursor.execute("SELECT agent_id, workspace_id FROM public.workspace_agents").fetchall()
+    return Attribution(
+        phones=frozenset(map(tuple, phones)), agents=frozenset(map(tuple, agents)),
+        catch_all=catch_all[0],
+    )  # fmt: skip

@@ -10,13 +10,26 @@ from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_ser
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline_tests.conftest import create_database, drop_database
 from simbiosia_pipeline_tests.e2e.dagster_services import dagster_services
-from simbiosia_pipeline_tests.support import assert_raw_equals_truth, sandbox_stats
+from simbiosia_pipeline_tests.support import (
+    assert_raw_equals_truth,
+    assert_snapshots_equal_truth,
+    sandbox_stats,
+)
 
 pytestmark = pytest.mark.slow
 
 NOW = datetime(2025, 10, 9, 6, 30, tzinfo=UTC)
 START, END = datetime(2025, 10, 6, 22, tzinfo=UTC), datetime(2025, 10, 8, 2, tzinfo=UTC)
 RAW = [["raw", "twilio_calls"], ["raw", "elevenlabs_conversations"]]
+# What a user selects in the UI: the directory, the raw assets and the hourly models below them.
+PIPELINE = [
+    ["workspace_directory"],
+    *RAW,
+    ["staging", "stg_twilio_calls"],
+    ["staging", "stg_elevenlabs_conversations"],
+    ["public", "twilio_snapshots"],
+    ["public", "elevenlabs_snapshots"],
+]
 
 
 def hour_keys(start: datetime, end: datetime) -> list[str]:
@@ -52,12 +65,14 @@ def services(sandbox, warehouse_env, tmp_path):
 
 def test_backfill_from_the_ui_equals_the_ground_truth(services, sandbox, warehouse_env):
     graphql, _server = services
-    backfill_id = graphql.launch_backfill(RAW, hour_keys(START, END))
+    backfill_id = graphql.launch_backfill(PIPELINE, hour_keys(START, END))
     backfill = graphql.wait_for_backfill(backfill_id)
     assert backfill["status"] == "COMPLETED_SUCCESS", backfill
-    assert len(backfill["runs"]) == 1  # single-run backfill policy: the whole range in one run
+    # Single-run backfill policy: the directory, then the whole range in one run.
+    assert len(backfill["runs"]) <= 2
     with connect(warehouse_env) as conn:
         assert_raw_equals_truth(conn, sandbox, START, END)
+        assert_snapshots_equal_truth(conn, sandbox, START, END)
 
 
 def test_a_failed_backfill_resumes_from_failure_without_refetching(
@@ -67,7 +82,7 @@ def test_a_failed_backfill_resumes_from_failure_without_refetching(
     # Every conversation detail is refused for good: the ElevenLabs step fails after its
     # retries, Twilio succeeds.
     httpx.put(f"{server.url}/_sandbox/faults", json={"missing_detail_rate": 1.0}, timeout=5)
-    failed = graphql.wait_for_backfill(graphql.launch_backfill(RAW, hour_keys(START, END)))
+    failed = graphql.wait_for_backfill(graphql.launch_backfill(PIPELINE, hour_keys(START, END)))
     assert failed["status"] in ("COMPLETED_FAILED", "FAILED"), failed
 
     httpx.put(f"{server.url}/_sandbox/faults", json={}, timeout=5)
@@ -77,3 +92,4 @@ def test_a_failed_backfill_resumes_from_failure_without_refetching(
     assert sandbox_stats(server.url)["requests"]["twilio"] == twilio_requests_before
     with connect(warehouse_env) as conn:
         assert_raw_equals_truth(conn, sandbox, START, END)
+        assert_snapshots_equal_truth(conn, sandbox, START, END)
