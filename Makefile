@@ -5,13 +5,13 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test test-fast ui lint format lock bench clean
+.PHONY: run test test-fast ui lint format lock bench bench-smoke clean
 
 run: $(VENV)/.installed  ## Ingest the last days from the sandbox, build snapshots, print costs
 	$(BIN)/simbiosia run
 
-test: $(VENV)/.installed  ## The whole suite (what CI runs)
-	$(BIN)/pytest
+test: $(VENV)/.installed  ## The whole suite (what CI runs), on 4 workers: most of it waits
+	$(BIN)/pytest -n 4 --dist loadscope
 
 ui: $(VENV)/.installed  ## Dagster UI on http://127.0.0.1:3000 with workspace.yaml
 	$(BIN)/simbiosia ui
@@ -23,6 +23,12 @@ lint: $(VENV)/.installed
 format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+bench: $(VENV)/.installed  ## Benchmarks of issue 7 at seed scale (~45 min on a quiet machine): table + benchmarks/results/latest.json
+	$(BIN)/python -m benchmarks
+
+bench-smoke: $(VENV)/.installed  ## The benchmark harness on a tiny workload, correctness only (in CI via make test)
+	$(BIN)/pytest simbiosia_pipeline_tests/benchmarks
 
 lock: $(VENV)/.installed  ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \

@@ -17,6 +17,10 @@ from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
 RAW_ASSETS = (twilio_calls, elevenlabs_conversations)
 
+# One in-memory instance for the helpers' runs, alive for the whole session: materialize()'s own
+# throwaway instance is only weakly referenced and can be collected while a run still uses it.
+TEST_INSTANCE = dg.DagsterInstance.ephemeral()
+
 
 def range_tags(start: datetime, end: datetime) -> dict[str, str]:
     """Run tags for a ranged run over ``[start, end)`` (hour keys, end inclusive for Dagster)."""
@@ -48,6 +52,7 @@ def materialize_raw(
     """A ranged run of the raw assets against the sandbox at ``url`` (a backfill by default)."""
     return dg.materialize(
         list(assets),
+        instance=TEST_INSTANCE,
         resources={"apis": sandbox_apis(url, **api_overrides), "warehouse": WarehouseResource()},
         tags={**range_tags(start, end), **({BULK_TAG: "true"} if bulk else {})},
         raise_on_error=raise_on_error,
@@ -130,7 +135,9 @@ def materialize_pipeline(url: str, start: datetime, end: datetime, **api_overrid
         (dg.AssetSelection.assets(cost_views), {}),
     ]
     for selection, tags in steps:
-        dg.materialize(assets, selection=selection, resources=resources, tags=tags)
+        dg.materialize(
+            assets, selection=selection, resources=resources, tags=tags, instance=TEST_INSTANCE
+        )
 
 
 def assert_snapshots_equal_truth(

@@ -1,15 +1,22 @@
 """The way users work: a partition backfill launched through the webserver's GraphQL API (the
 call the UI makes), executed by the daemon, compared with the sandbox's ground truth."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
+from simbiosia_pipeline.sandbox import (
+    WORKSPACES_FILE,
+    Sandbox,
+    SandboxConfig,
+    start_sandbox_server,
+)
 from simbiosia_pipeline.warehouse.connection import connect
+from simbiosia_pipeline.workspaces import load_directory, write_directory
 from simbiosia_pipeline_tests.conftest import create_database, drop_database
-from simbiosia_pipeline_tests.e2e.dagster_services import dagster_services
+from simbiosia_pipeline_tests.e2e.dagster_services import GraphQL, dagster_services
 from simbiosia_pipeline_tests.support import (
     assert_raw_equals_truth,
     assert_snapshots_equal_truth,
@@ -19,17 +26,27 @@ from simbiosia_pipeline_tests.support import (
 pytestmark = pytest.mark.slow
 
 NOW = datetime(2025, 10, 9, 6, 30, tzinfo=UTC)
-START, END = datetime(2025, 10, 6, 22, tzinfo=UTC), datetime(2025, 10, 8, 2, tzinfo=UTC)
+# Two windows more than 24 h apart (attribution looks back 24 h), so each scenario's truth is
+# computed from its own records: a multi-day range, and a working day for the failure scenario.
+MULTI_DAY = (datetime(2025, 10, 5, 18, tzinfo=UTC), datetime(2025, 10, 7, 2, tzinfo=UTC))
+WORKING_DAY = (datetime(2025, 10, 8, 6, tzinfo=UTC), datetime(2025, 10, 8, 14, tzinfo=UTC))
 RAW = [["raw", "twilio_calls"], ["raw", "elevenlabs_conversations"]]
-# What a user selects in the UI: the directory, the raw assets and the hourly models below them.
+# What a user selects in the UI: the raw assets and the hourly models below them.
 PIPELINE = [
-    ["workspace_directory"],
     *RAW,
     ["staging", "stg_twilio_calls"],
     ["staging", "stg_elevenlabs_conversations"],
     ["public", "twilio_snapshots"],
     ["public", "elevenlabs_snapshots"],
 ]
+
+
+@dataclass
+class Stack:
+    graphql: GraphQL
+    sandbox_url: str
+    sandbox: Sandbox
+    warehouse_url: str
 
 
 def hour_keys(start: datetime, end: datetime) -> list[str]:
@@ -40,17 +57,16 @@ def hour_keys(start: datetime, end: datetime) -> list[str]:
     return keys
 
 
-@pytest.fixture
-def sandbox():
-    return Sandbox(SandboxConfig(seed=21, scale=0.5, now=NOW))
-
-
-@pytest.fixture
-def services(sandbox, warehouse_env, tmp_path):
-    dagster_db = create_database("simbiosia_dagster")
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """One webserver and one daemon for the module (they take a while to start)."""
+    sandbox = Sandbox(SandboxConfig(seed=21, scale=0.5, now=NOW))
+    warehouse, dagster_db = create_database(), create_database("simbiosia_dagster")
+    with connect(warehouse) as conn:  # the directory is loaded beforehand; not what is tested
+        write_directory(conn, load_directory(WORKSPACES_FILE))
     with start_sandbox_server(sandbox) as server:
         env = {
-            "SIMBIOSIA_DATABASE_URL": warehouse_env,
+            "SIMBIOSIA_DATABASE_URL": warehouse,
             "DAGSTER_PG_URL": dagster_db.replace("postgresql://", "postgresql+psycopg2://"),
             "TWILIO_API_BASE_URL": server.url,
             "ELEVENLABS_API_BASE_URL": server.url,
@@ -58,38 +74,42 @@ def services(sandbox, warehouse_env, tmp_path):
             "SIMBIOSIA_STEP_RETRIES": "1",
             "SIMBIOSIA_STEP_RETRY_DELAY": "1s",
         }
-        with dagster_services(env, tmp_path / "dagster_home") as graphql:
-            yield graphql, server
+        home = tmp_path_factory.mktemp("dagster_home")
+        with dagster_services(env, home) as graphql:
+            yield Stack(graphql, server.url, sandbox, warehouse)
+    drop_database(warehouse)
     drop_database(dagster_db)
 
 
-def test_backfill_from_the_ui_equals_the_ground_truth(services, sandbox, warehouse_env):
-    graphql, _server = services
-    backfill_id = graphql.launch_backfill(PIPELINE, hour_keys(START, END))
-    backfill = graphql.wait_for_backfill(backfill_id)
+def assert_window_equals_truth(stack: Stack, window: tuple[datetime, datetime]) -> None:
+    with connect(stack.warehouse_url) as conn:
+        assert_raw_equals_truth(conn, stack.sandbox, *window)
+        assert_snapshots_equal_truth(conn, stack.sandbox, *window)
+
+
+def test_backfill_from_the_ui_equals_the_ground_truth(stack):
+    backfill = stack.graphql.wait_for_backfill(
+        stack.graphql.launch_backfill(PIPELINE, hour_keys(*MULTI_DAY))
+    )
     assert backfill["status"] == "COMPLETED_SUCCESS", backfill
-    # Single-run backfill policy: the directory, then the whole range in one run.
+    # Single-run backfill policy: the whole range in one run per step of the graph.
     assert len(backfill["runs"]) <= 2
-    with connect(warehouse_env) as conn:
-        assert_raw_equals_truth(conn, sandbox, START, END)
-        assert_snapshots_equal_truth(conn, sandbox, START, END)
+    assert_window_equals_truth(stack, MULTI_DAY)
 
 
-def test_a_failed_backfill_resumes_from_failure_without_refetching(
-    services, sandbox, warehouse_env
-):
-    graphql, server = services
-    # Every conversation detail is refused for good: the ElevenLabs step fails after its
-    # retries, Twilio succeeds.
-    httpx.put(f"{server.url}/_sandbox/faults", json={"missing_detail_rate": 1.0}, timeout=5)
-    failed = graphql.wait_for_backfill(graphql.launch_backfill(PIPELINE, hour_keys(START, END)))
+def test_a_failed_backfill_resumes_from_failure_without_refetching(stack):
+    faults = f"{stack.sandbox_url}/_sandbox/faults"
+    # Every conversation detail is refused (longer than the in-run retries last): the
+    # ElevenLabs step fails, Twilio succeeds, the snapshots are not built from a partial load.
+    httpx.put(faults, json={"missing_detail_rate": 1.0}, timeout=5).raise_for_status()
+    failed = stack.graphql.wait_for_backfill(
+        stack.graphql.launch_backfill(PIPELINE, hour_keys(*WORKING_DAY))
+    )
     assert failed["status"] in ("COMPLETED_FAILED", "FAILED"), failed
 
-    httpx.put(f"{server.url}/_sandbox/faults", json={}, timeout=5)
-    twilio_requests_before = sandbox_stats(server.url)["requests"]["twilio"]
-    resumed = graphql.wait_for_backfill(graphql.reexecute_from_failure(failed["id"]))
+    httpx.put(faults, json={}, timeout=5).raise_for_status()
+    twilio_requests_before = sandbox_stats(stack.sandbox_url)["requests"]["twilio"]
+    resumed = stack.graphql.wait_for_backfill(stack.graphql.reexecute_from_failure(failed["id"]))
     assert resumed["status"] == "COMPLETED_SUCCESS", resumed
-    assert sandbox_stats(server.url)["requests"]["twilio"] == twilio_requests_before
-    with connect(warehouse_env) as conn:
-        assert_raw_equals_truth(conn, sandbox, START, END)
-        assert_snapshots_equal_truth(conn, sandbox, START, END)
+    assert sandbox_stats(stack.sandbox_url)["requests"]["twilio"] == twilio_requests_before
+    assert_window_equals_truth(stack, WORKING_DAY)
