@@ -115,8 +115,11 @@ def assert_raw_equals_truth(conn, sandbox, start: datetime, end: datetime) -> in
     return len(calls) + len(conversations)
 
 
-def materialize_pipeline(url: str, start: datetime, end: datetime, **api_overrides) -> None:
-    """The whole graph as `simbiosia run` does it: directory, hourly job over the range, views."""
+def materialize_pipeline(
+    url: str, start: datetime, end: datetime, steps=("directory", "hours", "views"), **api_overrides
+) -> None:
+    """The whole graph as `simbiosia run` does it: directory, hourly job over the range, views
+    (``steps`` picks some of them: ``("hours",)`` is what the hourly and settlement runs do)."""
     from simbiosia_pipeline.assets.directory import workspace_directory
     from simbiosia_pipeline.assets.transform import cost_views, dbt_resource, hourly_cost_models
 
@@ -126,15 +129,15 @@ def materialize_pipeline(url: str, start: datetime, end: datetime, **api_overrid
         "warehouse": WarehouseResource(),
         "dbt": dbt_resource(),
     }
-    steps = [
-        (dg.AssetSelection.assets(workspace_directory), {}),
-        (
+    runs = {
+        "directory": (dg.AssetSelection.assets(workspace_directory), {}),
+        "hours": (
             dg.AssetSelection.assets(*RAW_ASSETS, hourly_cost_models),
             {**range_tags(start, end), BULK_TAG: "true"},
         ),
-        (dg.AssetSelection.assets(cost_views), {}),
-    ]
-    for selection, tags in steps:
+        "views": (dg.AssetSelection.assets(cost_views), {}),
+    }
+    for selection, tags in (runs[step] for step in steps):
         dg.materialize(
             assets, selection=selection, resources=resources, tags=tags, instance=TEST_INSTANCE
         )

@@ -10,7 +10,11 @@ from simbiosia_pipeline.definitions import HOURLY_JOB
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
-from simbiosia_pipeline_tests.support import assert_raw_equals_truth, materialize_raw
+from simbiosia_pipeline_tests.support import (
+    assert_raw_equals_truth,
+    assert_snapshots_equal_truth,
+    materialize_pipeline,
+)
 
 T = datetime(2025, 10, 8, 12, 5, tzinfo=UTC)
 START, END = T.replace(minute=0) - timedelta(hours=6), T.replace(minute=0)
@@ -22,6 +26,14 @@ def unsettled(conn) -> int:
         "SELECT count(*) FROM raw.elevenlabs_conversations WHERE status NOT IN ('done', 'failed')"
     ).fetchone()
     return calls[0] + conversations[0]
+
+
+def requested_window(request) -> tuple[datetime, datetime]:
+    start, end = (
+        datetime.strptime(request.tags[f"dagster/asset_partition_range_{side}"], "%Y-%m-%d-%H:%M")
+        for side in ("start", "end")
+    )
+    return start.replace(tzinfo=UTC), end.replace(tzinfo=UTC) + timedelta(hours=1)
 
 
 def truth_unsettled(sandbox) -> int:
@@ -40,7 +52,7 @@ def sandbox():
 def test_sensor_requests_unsettled_hours_until_the_tables_equal_the_truth(sandbox, warehouse_env):
     sensor = settlement_sensor(HOURLY_JOB, clock=sandbox.now)
     with start_sandbox_server(sandbox) as server, dg.instance_for_test() as instance:
-        materialize_raw(server.url, START, END)
+        materialize_pipeline(server.url, START, END)
         with connect(warehouse_env) as conn:
             pending_before = unsettled(conn)
         assert pending_before == truth_unsettled(sandbox) > 0
@@ -51,19 +63,11 @@ def test_sensor_requests_unsettled_hours_until_the_tables_equal_the_truth(sandbo
         )
         result = sensor.evaluate_tick(context)
         assert result.run_requests, result.skip_message
-        for request in result.run_requests:
-            materialize_raw(
-                server.url,
-                datetime.strptime(
-                    request.tags["dagster/asset_partition_range_start"], "%Y-%m-%d-%H:%M"
-                ).replace(tzinfo=UTC),
-                datetime.strptime(
-                    request.tags["dagster/asset_partition_range_end"], "%Y-%m-%d-%H:%M"
-                ).replace(tzinfo=UTC)
-                + timedelta(hours=1),
-            )
+        for request in result.run_requests:  # what the hourly job does for each request
+            materialize_pipeline(server.url, *requested_window(request), steps=("hours",))
         with connect(warehouse_env) as conn:
             assert_raw_equals_truth(conn, sandbox, START, END)
+            assert_snapshots_equal_truth(conn, sandbox, START, END)
             still_pending = unsettled(conn)
 
         # The same hours are not asked for again within the minimum interval.
