@@ -83,13 +83,34 @@ class _Load:
     writer: WindowWriter
     to_row: Callable[[dict, datetime], tuple]
     tally: TwilioTally | ConversationTally
+    table: RawTable
+    window: Window
     ingested_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        self._time_index = self.table.columns.index(self.table.time_column)
+        self._key_index = self.table.columns.index(self.table.key)
 
     def __call__(self, records: list[dict]) -> None:
         rows = [self.to_row(record, self.ingested_at) for record in records]
+        for row in rows:
+            if row[self._time_index] not in self.window:
+                self._refuse_outside_window(row)
         self.writer.write(rows)
         for record in records:
             self.tally.add(record)
+
+    def _refuse_outside_window(self, row: tuple) -> None:
+        """A record fetched for this window must belong to it. One whose own time says
+        otherwise (an ElevenLabs detail that disagrees with its list) would be stored in an hour
+        that no run fetches it for — the next run of that hour would delete it — so it is
+        refused, named, instead."""
+        moment = row[self._time_index]
+        raise RecordError(
+            f"{self.table.lock_name}: record {row[self._key_index]} was listed in {self.window} "
+            f"but its own {self.table.time_column} is {moment.isoformat()}, outside the window; "
+            "refusing to store it where no run of its hour would fetch it again"
+        )
 
 
 def is_bulk_run(context: dg.AssetExecutionContext) -> bool:
@@ -120,7 +141,7 @@ def _load_window(
             ensure_raw_schema(conn)
             claim_source_mode(conn, apis.mode)
             with WindowWriter(conn, table, window.start, window.end) as writer:
-                fetched = fetch(window, _Load(writer, to_row, tally))
+                fetched = fetch(window, _Load(writer, to_row, tally, table, window))
             checks = evaluate_raw_checks(conn, table, window)
     except PERMANENT_ERRORS as exc:
         # Retrying cannot fix these: fail now, with the message that says what to do.
@@ -135,6 +156,7 @@ def _load_window(
 
 def _common_metadata(window: Window, writer: WindowWriter, elapsed: float, stats) -> dict:
     return {
+        "dagster/row_count": writer.inserted,
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
         "rows": writer.inserted,
@@ -146,17 +168,22 @@ def _common_metadata(window: Window, writer: WindowWriter, elapsed: float, stats
     }
 
 
-@dg.asset(
-    key=["raw", "twilio_calls"],
-    group_name="raw",
-    partitions_def=HOURLY,
-    backfill_policy=RANGE_IN_ONE_RUN,
-    retry_policy=API_RETRY_POLICY,
-    pool="twilio_api",
-    kinds={"twilio", "postgres"},
-    check_specs=raw_check_specs(["raw", "twilio_calls"]),
-    owners=["team:data-engineering"],
-)
+def raw_asset(name: str, api: str):
+    """The decorator both raw assets share: hourly, one run per range, the API's pool."""
+    return dg.asset(
+        key=["raw", name],
+        group_name="raw",
+        partitions_def=HOURLY,
+        backfill_policy=RANGE_IN_ONE_RUN,
+        retry_policy=API_RETRY_POLICY,
+        pool=f"{api}_api",
+        kinds={api, "postgres"},
+        check_specs=raw_check_specs(["raw", name]),
+        owners=["team:data-engineering"],
+    )
+
+
+@raw_asset("twilio_calls", api="twilio")
 def twilio_calls(
     context: dg.AssetExecutionContext, apis: SourceApis, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
@@ -187,23 +214,12 @@ def twilio_calls(
             "duplicates_dropped": fetched.duplicates_dropped,
             "unpriced_final_calls": tally.unpriced_final,
             "price_usd_total": str(tally.price_usd),
-            "dagster/row_count": writer.inserted,
         },
         check_results=checks,
     )
 
 
-@dg.asset(
-    key=["raw", "elevenlabs_conversations"],
-    group_name="raw",
-    partitions_def=HOURLY,
-    backfill_policy=RANGE_IN_ONE_RUN,
-    retry_policy=API_RETRY_POLICY,
-    pool="elevenlabs_api",
-    kinds={"elevenlabs", "postgres"},
-    check_specs=raw_check_specs(["raw", "elevenlabs_conversations"]),
-    owners=["team:data-engineering"],
-)
+@raw_asset("elevenlabs_conversations", api="elevenlabs")
 def elevenlabs_conversations(
     context: dg.AssetExecutionContext, apis: SourceApis, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
@@ -242,7 +258,6 @@ def elevenlabs_conversations(
             "credits_total": str(tally.credits),
             "concurrency_ceiling": fetched.concurrency_ceiling,
             "concurrency_lowest": fetched.concurrency_lowest,
-            "dagster/row_count": writer.inserted,
         },
         check_results=checks,
     )
