@@ -68,3 +68,17 @@ def postgres_instance(fresh_database_url: str):
     url = fresh_database_url.replace("postgresql://", "postgresql+psycopg2://", 1)
     with dg.instance_for_test(overrides={"storage": {"postgres": {"postgres_url": url}}}) as inst:
         yield inst
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dagster_state_storage():
+    """Start every test without a "current" Dagster state storage.
+
+    Entering a DagsterInstance (``instance_for_test``) sets a process-wide context variable that
+    can outlive the instance; a later test then fails to build a repository with "Attempted to
+    resolve undefined DagsterInstance weakref". Each test starts from a clean value.
+    """
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+
+    with set_defs_state_storage(None):
+        yield

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from simbiosia_pipeline.workspaces.changes import Attribution, attribution_changed_since
 from simbiosia_pipeline.workspaces.models import Directory
@@ -56,7 +57,8 @@ def write_directory(conn: psycopg.Connection, directory: Directory) -> Directory
     ]
     content_hash = directory.content_hash()
 
-    with conn.transaction(), conn.cursor() as cursor:
+    # Tuple rows whatever the connection's row factory: the reads below index by position.
+    with conn.transaction(), conn.cursor(row_factory=tuple_row) as cursor:
         # Two loads at once would interleave their deletes and inserts; take turns.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('simbiosia.workspace_directory'))")
         ensure_directory_schema(conn)

@@ -132,7 +132,7 @@ class GraphQL:
         assert result["__typename"] == "LaunchBackfillSuccess", result
         return result["backfillId"]
 
-    def wait_for_backfill(self, backfill_id: str, timeout: float = 420) -> dict:
+    def wait_for_backfill(self, backfill_id: str, timeout: float = 1200) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             backfill = self.query(BACKFILL_STATUS, id=backfill_id)["partitionBackfillOrError"]

@@ -23,7 +23,7 @@ from simbiosia_pipeline_tests.support import (
     sandbox_stats,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 NOW = datetime(2025, 10, 9, 6, 30, tzinfo=UTC)
 # Two windows more than 24 h apart (attribution looks back 24 h), so each scenario's truth is

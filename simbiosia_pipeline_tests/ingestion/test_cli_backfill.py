@@ -37,7 +37,7 @@ def cli_env(sandbox, warehouse_env, tmp_path):
 
 def run(command: list[str], env: dict) -> subprocess.CompletedProcess:
     Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
 
 
 def test_simbiosia_backfill_shows_progress_and_a_summary(cli_env, sandbox, warehouse_env):
