@@ -93,7 +93,7 @@ class GraphQL:
         self.base_url = base_url
         self.http = httpx.Client(base_url=base_url, timeout=60)
 
-    def wait_until_ready(self, processes, timeout: float = 120) -> None:
+    def wait_until_ready(self, processes, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if any(process.poll() is not None for process in processes):
