@@ -5,13 +5,16 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test test-fast ui lint format lock bench bench-smoke clean
+.PHONY: run test test-fast test-reliability ui lint format lock bench bench-smoke clean
 
 run: $(VENV)/.installed  ## Ingest the last days from the sandbox, build snapshots, print costs
 	$(BIN)/simbiosia run
 
 test: $(VENV)/.installed  ## The whole suite (what CI runs), on 4 workers: most of it waits
 	$(BIN)/pytest -n 4 --dist loadscope
+
+test-reliability: $(VENV)/.installed  ## The fault matrix alone (also part of `make test`)
+	$(BIN)/pytest simbiosia_pipeline_tests/reliability
 
 ui: $(VENV)/.installed  ## Dagster UI on http://127.0.0.1:3000 with workspace.yaml
 	$(BIN)/simbiosia ui

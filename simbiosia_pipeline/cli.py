@@ -4,6 +4,8 @@ simbiosia run                      ingest the last days from the configured sour
                                    snapshots and print what they cost
 simbiosia backfill START END       what a UI backfill does, headless, with progress
 simbiosia db url                   the warehouse URL in use (starts the embedded server)
+simbiosia db grant-dashboard-role NAME
+                                   a read-only role for the dashboard: the snapshots only
 simbiosia ui                       the Dagster UI on 127.0.0.1
 simbiosia sandbox serve            the API simulator over HTTP
 """
@@ -47,6 +49,24 @@ def db_stop() -> None:
 
     home = Settings.from_env().home
     click.echo("stopped" if stop_embedded(home) else f"no embedded server running under {home}")
+
+
+@db.command("grant-dashboard-role")
+@click.argument("name")
+def db_grant_dashboard_role(name: str) -> None:
+    """Let role NAME read twilio_snapshots and elevenlabs_snapshots, and nothing else.
+
+    Creates the role (LOGIN, no password) if it does not exist; see
+    simbiosia_pipeline/warehouse/sql/dashboard_role.sql for exactly what is granted.
+    """
+    from simbiosia_pipeline.warehouse.connection import connect, resolve_database_url
+    from simbiosia_pipeline.warehouse.roles import grant_dashboard_role
+
+    with connect(resolve_database_url()) as conn:
+        created = grant_dashboard_role(conn, name)
+    click.echo(f"role {name}: {'created, ' if created else ''}reads the snapshot tables only")
+    if created:
+        click.echo(f"set its password with: ALTER ROLE \"{name}\" PASSWORD '...';")
 
 
 @main.command()

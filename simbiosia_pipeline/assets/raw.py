@@ -22,6 +22,7 @@ from simbiosia_pipeline.sources.records import RecordError, conversation_row, is
 from simbiosia_pipeline.sources.resources import SourceApis
 from simbiosia_pipeline.sources.twilio import SourceAuthError
 from simbiosia_pipeline.sources.windows import Window
+from simbiosia_pipeline.warehouse.connection import WarehouseUnavailableError
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_schema
 from simbiosia_pipeline.warehouse.tables import ELEVENLABS_CONVERSATIONS, TWILIO_CALLS
@@ -143,6 +144,8 @@ def _load_window(
             with WindowWriter(conn, table, window.start, window.end) as writer:
                 fetched = fetch(window, _Load(writer, to_row, tally, table, window))
             checks = evaluate_raw_checks(conn, table, window)
+    except WarehouseUnavailableError:
+        raise  # down or restarting: the step's RetryPolicy tries again (scenario 3 of issue 6)
     except PERMANENT_ERRORS as exc:
         # Retrying cannot fix these: fail now, with the message that says what to do.
         raise dg.Failure(description=str(exc), allow_retries=False) from exc

@@ -103,12 +103,18 @@ config and a fixed clock serve identical bytes. Faults (``FaultConfig``, all off
 default) are decided from (seed, fault kind, method + path + sorted query, attempt
 number), so retries eventually succeed and results do not depend on interleaving.
 
+Bad input (``SandboxConfig.anomalies``, off by default): named records served altered — a
+field set to another value or null, a field dropped, a huge payload, an ElevenLabs detail
+that answers 404 while the list shows it. Keyed by record id, deterministic, and reflected in
+the ground truth; see ``anomalies.py``.
+
 Admin (no auth): ``GET/PUT /_sandbox/clock``, ``GET /_sandbox/stats``,
 ``POST /_sandbox/stats/reset``, ``GET/PUT /_sandbox/faults``.
 """
 
 from pathlib import Path
 
+from simbiosia_pipeline.sandbox.anomalies import Anomaly
 from simbiosia_pipeline.sandbox.app import build_app
 from simbiosia_pipeline.sandbox.config import SandboxConfig
 from simbiosia_pipeline.sandbox.credentials import (
@@ -130,6 +136,7 @@ __all__ = [
     "DEFAULT_TWILIO_ACCOUNT_SID",
     "DEFAULT_TWILIO_AUTH_TOKEN",
     "WORKSPACES_FILE",
+    "Anomaly",
     "FaultConfig",
     "Sandbox",
     "SandboxConfig",

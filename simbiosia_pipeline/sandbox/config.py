@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from simbiosia_pipeline.sandbox.anomalies import Anomaly, anomalies_of
 from simbiosia_pipeline.sandbox.clock import as_utc, floor_hour, from_unix, to_unix
 from simbiosia_pipeline.sandbox.credentials import (
     DEFAULT_ELEVENLABS_API_KEY,
@@ -29,6 +32,8 @@ class SandboxConfig:
       construction for a wall clock), floored to the hour.
     * credentials: what the sandbox accepts (see ``credentials.py`` for the defaults);
       kept out of ``repr`` so a logged config never shows them.
+    * ``anomalies``: records served altered (bad input for tests), by record id; see
+      ``anomalies.py``. Empty by default.
     """
 
     seed: int = 7
@@ -39,8 +44,10 @@ class SandboxConfig:
     twilio_account_sid: str = DEFAULT_TWILIO_ACCOUNT_SID
     twilio_auth_token: str = field(default=DEFAULT_TWILIO_AUTH_TOKEN, repr=False)
     elevenlabs_api_key: str = field(default=DEFAULT_ELEVENLABS_API_KEY, repr=False)
+    anomalies: Mapping[str, Anomaly | Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "anomalies", anomalies_of(self.anomalies))
         if self.scale < 0:
             raise ValueError(f"scale must be >= 0, got {self.scale}")
         if not _ACCOUNT_SID.match(self.twilio_account_sid):

@@ -28,6 +28,7 @@ from typing import Generic, TypeVar
 
 import orjson
 
+from simbiosia_pipeline.sandbox.anomalies import Anomaly
 from simbiosia_pipeline.sandbox.clock import HOUR
 from simbiosia_pipeline.sandbox.facts import CallFact, ConversationFact, HourFacts
 from simbiosia_pipeline.sandbox.generator import SPILL_SECONDS, HourGenerator
@@ -144,10 +145,12 @@ class ViewStore:
         account_sid: str,
         agent_names: dict[str, str],
         size: int,
+        anomalies: dict[str, Anomaly] | None = None,
     ) -> None:
         self._facts = facts
         self._account_sid = account_sid
         self._agent_names = agent_names
+        self._anomalies = anomalies or {}
         self._calls: LruCache[int, HourView[CallEntry]] = LruCache(size)
         self._conversations: LruCache[int, HourView[ConversationEntry]] = LruCache(size)
 
@@ -173,9 +176,13 @@ class ViewStore:
         body = view.details.get(key)
         if body is None:
             name = self._agent_names[entry.fact.agent_id]
-            body = _compact_json(conversation_detail(entry.fact, now, name))
+            body = _compact_json(self._altered(key, conversation_detail(entry.fact, now, name)))
             view.details[key] = body
         return body
+
+    def _altered(self, record_id: str, record: dict) -> dict:
+        anomaly = self._anomalies.get(record_id)
+        return record if anomaly is None else anomaly.apply(record)
 
     def _render_calls(self, hour: int, now: int) -> HourView[CallEntry]:
         facts = self._facts.hour(hour).calls
@@ -184,7 +191,7 @@ class ViewStore:
             CallEntry(
                 (fact.sort_key_at(now), fact.sid),
                 fact,
-                _compact_json(call_resource(fact, now, self._account_sid)),
+                _compact_json(self._altered(fact.sid, call_resource(fact, now, self._account_sid))),
             )
             for fact in facts
             if fact.created <= now

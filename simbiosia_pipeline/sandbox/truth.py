@@ -50,6 +50,7 @@ class Sandbox:
             self.config.twilio_account_sid,
             {agent.agent_id: agent.name for agent in self.layout.agents},
             cache_hours(VIEW_CACHE_RECORDS, scale),
+            self.config.anomalies,
         )
 
     # -- clock ------------------------------------------------------------------------
@@ -71,12 +72,12 @@ class Sandbox:
         return [orjson.loads(entry.body) for entry in entries]
 
     def conversations(self, start: datetime, end: datetime) -> list[dict]:
-        """Conversation detail bodies for conversations started in ``[start, end)``."""
+        """Conversation detail bodies for conversations started in ``[start, end)`` (none for a
+        conversation whose detail an anomaly makes answer 404)."""
         now = self.clock.now_unix()
         entries = self.conversation_entries(now, to_unix(start), to_unix(end))
-        return [
-            orjson.loads(self.conversation_detail(e.fact.conversation_id, now)) for e in entries
-        ]
+        bodies = (self.conversation_detail(e.fact.conversation_id, now) for e in entries)
+        return [orjson.loads(body) for body in bodies if body is not None]
 
     def conversation_summaries(self, start: datetime, end: datetime) -> list[dict]:
         """List items (``summary_mode=exclude``) for conversations started in ``[start, end)``."""
@@ -151,7 +152,8 @@ class Sandbox:
             return None
         view = self._views.conversations(hour, now)
         entry = view.by_id.get(conversation_id)
-        if entry is None:
+        anomaly = self.config.anomalies.get(conversation_id)
+        if entry is None or (anomaly is not None and anomaly.missing):
             return None
         return self._views.conversation_detail(view, entry, now)
 

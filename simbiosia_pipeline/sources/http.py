@@ -112,8 +112,10 @@ def call_with_retries(
     stats: RequestStats,
     rng: random.Random | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    on_throttled: Callable[[], None] | None = None,
 ) -> T:
-    """Run ``attempt`` (one request + parsing) until it succeeds or the budget is spent."""
+    """Run ``attempt`` (one request + parsing) until it succeeds or the budget is spent;
+    ``on_throttled`` lets a limiter back off when the answer was a 429."""
     rng = rng or random.Random()
     for number in range(1, policy.max_attempts + 1):
         stats.add(requests=1)
@@ -121,6 +123,8 @@ def call_with_retries(
             return attempt()
         except _TRANSIENT_EXCEPTIONS as exc:
             _give_up_if_spent(exc, number, what, policy)
+            if on_throttled and getattr(exc, "throttled", False):
+                on_throttled()
             sleep(_wait(exc, number, policy, rng, stats))
     raise AssertionError("unreachable")
 

@@ -8,7 +8,7 @@ one, back up to the configured ceiling when the pressure goes.
 
 from __future__ import annotations
 
-import asyncio
+import threading
 
 
 class AimdLimit:
@@ -25,8 +25,10 @@ class AimdLimit:
 
     def on_success(self) -> None:
         self._ignore_throttles = max(0, self._ignore_throttles - 1)
+        if self.limit >= self.ceiling:
+            return  # the common case, kept cheap: nothing to raise
         self._successes += 1
-        if self._successes >= self.limit and self.limit < self.ceiling:
+        if self._successes >= self.limit:
             self.limit += 1
             self._successes = 0
 
@@ -41,28 +43,39 @@ class AimdLimit:
 
 
 class AdaptiveLimiter:
-    """An asyncio gate that admits at most ``AimdLimit.limit`` concurrent holders."""
+    """A gate shared by threads that admits at most ``AimdLimit.limit`` concurrent holders.
+
+    Waiters are admitted first come, first served (``Condition.notify`` wakes the oldest), so a
+    listing request queued behind detail requests is not starved.
+    """
 
     def __init__(self, ceiling: int):
         self.state = AimdLimit(ceiling)
         self.in_flight = 0
         self.peak = 0
-        self._changed = asyncio.Condition()
+        self._changed = threading.Condition(threading.Lock())
 
-    async def __aenter__(self) -> AdaptiveLimiter:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < self.state.limit)
+    def __enter__(self) -> AdaptiveLimiter:
+        with self._changed:
+            while self.in_flight >= self.state.limit:
+                self._changed.wait()
             self.in_flight += 1
-            self.peak = max(self.peak, self.in_flight)
+            if self.in_flight > self.peak:
+                self.peak = self.in_flight
         return self
 
-    async def __aexit__(self, *exc_info) -> None:
-        async with self._changed:
+    def __exit__(self, *exc_info) -> None:
+        with self._changed:
             self.in_flight -= 1
-            self._changed.notify_all()
+            self._changed.notify()
 
     def succeeded(self) -> None:
-        self.state.on_success()
+        with self._changed:
+            before = self.state.limit
+            self.state.on_success()
+            if self.state.limit > before:
+                self._changed.notify(self.state.limit - before)
 
     def throttled(self) -> None:
-        self.state.on_throttle(self.in_flight)
+        with self._changed:
+            self.state.on_throttle(self.in_flight)

@@ -67,6 +67,29 @@ def twilio_row(call: dict, ingested_at: datetime) -> tuple:
     )
 
 
+def twilio_sid(call: dict, listed_for: str) -> str:
+    """The call's ``sid``. A call served without one cannot be stored or de-duplicated: fail,
+    naming what else identifies it (never the URI, which carries the account SID)."""
+    sid = call.get("sid")
+    if isinstance(sid, str) and sid:
+        return sid
+    clues = ", ".join(
+        f"{name}={call.get(name)!r}"
+        for name in ("start_time", "date_created", "direction", "from", "to")
+        if call.get(name) is not None
+    )
+    raise RecordError(f"a Twilio call listed for {listed_for} has no 'sid' ({clues})")
+
+
+def twilio_updated_at(call: dict) -> datetime | None:
+    """When the call last changed (``date_updated``, else ``date_created``): the newer of two
+    copies of one call wins."""
+    what = f"Twilio call {call.get('sid')}"
+    return _rfc2822(call, "date_updated", what) or _rfc2822(
+        call, "date_created", what, required=True
+    )
+
+
 def twilio_event_time(call: dict) -> datetime:
     """The moment that places a call in an hourly partition: its start, else its creation."""
     what = f"Twilio call {call.get('sid')}"

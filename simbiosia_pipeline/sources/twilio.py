@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,9 +34,15 @@ from simbiosia_pipeline.sources.http import (
     call_with_retries,
     check_response,
 )
-from simbiosia_pipeline.sources.records import latest_by_key, parse_rfc2822, twilio_event_time
+from simbiosia_pipeline.sources.records import (
+    latest_by_key,
+    twilio_event_time,
+    twilio_sid,
+    twilio_updated_at,
+)
 from simbiosia_pipeline.sources.windows import Window
 
+_ACCOUNT_IN_PATH = re.compile(r"/Accounts/[^/]+")
 PAGE_SIZE = 1000  # Twilio's maximum; the default of 50 would multiply the requests by 20
 DEFAULT_BASE_URL = "https://api.twilio.com"
 
@@ -100,7 +107,7 @@ class HttpxTwilioClient(HttpClient):
 
         response = call_with_retries(
             attempt,
-            what=f"Twilio {method} {urlsplit(target).path}",
+            what=f"Twilio {method} {_without_account_sid(urlsplit(target).path)}",
             policy=self._policy,
             stats=self.stats,
         )
@@ -146,10 +153,11 @@ class TwilioCallsClient:
         sink_lock = threading.Lock()
 
         def fetch_day(day: date) -> None:
-            listed = [
-                call for call in self._list_day(sdk, day) if twilio_event_time(call) in window
-            ]
-            calls = latest_by_key(listed, key="sid", version=_updated_at)
+            served = self._list_day(sdk, day)
+            for call in served:
+                twilio_sid(call, listed_for=day.isoformat())
+            listed = [call for call in served if twilio_event_time(call) in window]
+            calls = latest_by_key(listed, key="sid", version=twilio_updated_at)
             with sink_lock:
                 sink(calls)
                 fetch.calls += len(calls)
@@ -189,8 +197,10 @@ def _records_of(page) -> list[dict]:
     return list(page.load_page(page._payload))
 
 
-def _updated_at(call: dict):
-    return parse_rfc2822(call.get("date_updated")) or parse_rfc2822(call.get("date_created"))
+def _without_account_sid(path: str) -> str:
+    """The path as it may appear in an error: the account SID is a credential here (see
+    ``automation.alerts.SECRET_VARIABLES``), and errors end up in Dagster's event log."""
+    return _ACCOUNT_IN_PATH.sub("/Accounts/{AccountSid}", path)
 
 
 def _require_json(response: httpx.Response) -> None:

@@ -16,6 +16,24 @@ from simbiosia_pipeline.settings import ConfigurationError, Settings
 from simbiosia_pipeline.warehouse.embedded import embedded_url
 
 _SCHEMES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
+# A server that answers with one of these is there, but cannot take the connection right now.
+_SERVER_BUSY = (
+    "starting up",
+    "shutting down",
+    "in recovery mode",
+    "too many clients",
+    "too many connections",
+)
+
+
+class WarehouseUnavailableError(ConfigurationError):
+    """Nothing answered at the warehouse's address, or the server was starting or stopping.
+
+    Either the URL is wrong or the server is down or restarting; only time tells them apart, so
+    the raw assets retry (their step ``RetryPolicy``) before the run fails with this message.
+    A server that answers and refuses (no such database, wrong password) is a plain
+    ``ConfigurationError``: retrying cannot fix it.
+    """
 
 
 def resolve_database_url(settings: Settings | None = None) -> str:
@@ -65,11 +83,18 @@ def connect(url: str, **kwargs) -> Iterator[psycopg.Connection]:
         conn = psycopg.connect(libpq_url(url), connect_timeout=10, **kwargs)
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigurationError(
-            f"cannot connect to the warehouse at {redact(url)}: {reason}"
-        ) from None
+        error = WarehouseUnavailableError if _is_unavailable(str(exc)) else ConfigurationError
+        raise error(f"cannot connect to the warehouse at {redact(url)}: {reason}") from None
     with conn:
         yield conn
+
+
+def _is_unavailable(message: str) -> bool:
+    """Whether a failed connection may succeed later: no answer at all (refused, no socket,
+    timeout) or a server that is starting or stopping — not one that answered with a refusal."""
+    if "FATAL:" in message:
+        return any(busy in message for busy in _SERVER_BUSY)
+    return "could not translate host name" not in message
 
 
 def _validated(url: str) -> str:
