@@ -18,6 +18,10 @@ os.environ.setdefault("SIMBIOSIA_STEP_RETRY_DELAY", "0.2s")
 import psycopg
 import pytest
 
+# The reliability scenarios' summary table (printed, and written to last_results.md); here so
+# that the xdist controller, which collects no test module, has its hooks too.
+pytest_plugins = ["simbiosia_pipeline_tests.reliability.plugin"]
+
 ADMIN_URL = os.environ.get(
     "SIMBIOSIA_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

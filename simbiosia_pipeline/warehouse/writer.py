@@ -54,6 +54,12 @@ class WindowWriter:
         began = time.perf_counter()
         self._transaction = self._conn.transaction()
         self._transaction.__enter__()
+        # Every statement below finds its rows through an index (the window's time, the keys).
+        # Without statistics — a new or truncated table, or one that grew inside this very
+        # transaction, as in a first backfill — the planner picks sequential scans instead, and
+        # the per-batch key delete turns quadratic (5x slower over 90 days, measured). Scoped to
+        # this transaction.
+        self._conn.execute("SET LOCAL enable_seqscan = off")
         # One writer per table at a time: two overlapping windows written concurrently would
         # otherwise race between the DELETE and the COPY and collide on the primary key.
         self._conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._table.lock_name,))

@@ -1,0 +1,320 @@
+"""Scenario 7: secrets stay in.
+
+The pipeline runs in ``live`` mode with recognisable fake credentials (a Twilio account SID and
+token, an ElevenLabs key, passwords in both database URLs), pointed at a sandbox that accepts
+exactly those, with a PostgreSQL-backed Dagster instance and an alert webhook, as in
+production. A backfill fails (the APIs answer 503 until the retries run out) — through
+``simbiosia backfill``; then one succeeds — through ``dagster asset materialize``, whose steps
+run in processes of their own with captured compute logs. The alert sensors then see the
+failed run and the check evaluations.
+
+Searched for every secret (and for the HTTP Basic header made of the Twilio pair): the output
+of both commands, every file under ``DAGSTER_HOME`` (compute logs included), every row of every
+table of Dagster's storage (runs, tags, event logs with their metadata and error texts, ...),
+and the alert payloads. None holds one.
+
+Also: the webserver that ``make ui`` starts (``simbiosia ui``) listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import dagster as dg
+import httpx
+import psutil
+import psycopg
+import pytest
+
+from simbiosia_pipeline.automation.sensors import (
+    check_failure_alert_sensor,
+    run_failure_alert_sensor,
+)
+from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
+from simbiosia_pipeline.settings import PROJECT_DIR
+from simbiosia_pipeline_tests.conftest import create_database, drop_database
+from simbiosia_pipeline_tests.reliability.control import SandboxControl
+from simbiosia_pipeline_tests.reliability.processes import start_backfill, wait_until
+from simbiosia_pipeline_tests.reliability.truth import (
+    load_directory_asset,
+    materialize_window,
+    verify_against_truth,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+
+BIN = Path(sys.executable).parent
+NOW = datetime(2025, 10, 9, 6, 30, tzinfo=UTC)
+START, END = datetime(2025, 10, 8, 6, tzinfo=UTC), datetime(2025, 10, 8, 12, tzinfo=UTC)
+CREDENTIALS = {
+    "TWILIO_ACCOUNT_SID": "AC" + "5ec12e75" * 4,
+    "TWILIO_AUTH_TOKEN": "twilio-token-SECRET-4f1d9a",
+    "ELEVENLABS_API_KEY": "sk_SECRET_eleven_7c2e51",
+}
+WAREHOUSE_PASSWORD = "warehouse-pw-SECRET-93e1"
+DAGSTER_PASSWORD = "dagster-pw-SECRET-2b7d"
+
+
+def secrets() -> dict[str, str]:
+    basic = f"{CREDENTIALS['TWILIO_ACCOUNT_SID']}:{CREDENTIALS['TWILIO_AUTH_TOKEN']}"
+    return {
+        **CREDENTIALS,
+        "warehouse password": WAREHOUSE_PASSWORD,
+        "dagster storage password": DAGSTER_PASSWORD,
+        "Twilio Basic header": base64.b64encode(basic.encode()).decode(),
+    }
+
+
+def with_password(url: str, password: str) -> str:
+    return url.replace("postgresql://postgres@", f"postgresql://postgres:{password}@", 1)
+
+
+def leaks(where: str, text: str) -> list[str]:
+    return [f"{name} in {where}" for name, value in secrets().items() if value in text]
+
+
+class WebhookReceiver:
+    """Records what the alerts POST, on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                receiver.texts.append(json.loads(body)["text"])
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def dagster_storage():
+    url = create_database("simbiosia_dagster")
+    yield url
+    drop_database(url)
+
+
+def storage_rows(database_url: str) -> str:
+    """Every row of every table of Dagster's storage, as text."""
+    with psycopg.connect(database_url) as conn:
+        tables = [
+            name
+            for (name,) in conn.execute(
+                "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables"
+                " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+            )
+        ]
+        return "\n".join(
+            conn.execute(
+                f"SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM {table} t"
+            ).fetchone()[0]
+            for table in tables
+        )
+
+
+def files_under(directory: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(directory)): path.read_text(errors="replace")
+        for path in directory.rglob("*")
+        if path.is_file()
+    }
+
+
+def test_secrets_appear_in_no_log_metadata_event_or_alert(
+    warehouse_env, dagster_storage, tmp_path, monkeypatch, instance
+):
+    sandbox = Sandbox(
+        SandboxConfig(
+            seed=97,
+            scale=0.4,
+            now=NOW,
+            twilio_account_sid=CREDENTIALS["TWILIO_ACCOUNT_SID"],
+            twilio_auth_token=CREDENTIALS["TWILIO_AUTH_TOKEN"],
+            elevenlabs_api_key=CREDENTIALS["ELEVENLABS_API_KEY"],
+        )
+    )
+    webhook = WebhookReceiver()
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    shutil.copyfile(PROJECT_DIR / "dagster.yaml", dagster_home / "dagster.yaml")
+    dagster_pg_url = with_password(dagster_storage, DAGSTER_PASSWORD).replace(
+        "postgresql://", "postgresql+psycopg2://", 1
+    )
+    env = {
+        **CREDENTIALS,
+        "SIMBIOSIA_SOURCE": "live",
+        "SIMBIOSIA_DATABASE_URL": with_password(warehouse_env, WAREHOUSE_PASSWORD),
+        "DAGSTER_HOME": str(dagster_home),
+        "DAGSTER_PG_URL": dagster_pg_url,
+        "SIMBIOSIA_ALERT_WEBHOOK_URL": webhook.url,
+        "SIMBIOSIA_STEP_RETRIES": "0",
+    }
+    with start_sandbox_server(sandbox) as server:
+        env |= {"TWILIO_API_BASE_URL": server.url, "ELEVENLABS_API_BASE_URL": server.url}
+        control = SandboxControl(server.url)
+        control.set_faults(error_rate=1.0, retry_after=False)
+        failing = start_backfill(env, START, END, tmp_path / "failing.log")
+        assert failing.wait(timeout=300) == 1
+        control.set_faults()
+        succeeding = subprocess.run(
+            [str(BIN / "dagster"), "asset", "materialize", "-m", "simbiosia_pipeline.definitions",
+             "--select", "raw/twilio_calls,raw/elevenlabs_conversations",
+             "--partition-range", "2025-10-08-06:00...2025-10-08-11:00"],
+            env={**os.environ, **env}, cwd=PROJECT_DIR, capture_output=True, text=True,
+            timeout=600,
+        )  # fmt: skip
+    assert succeeding.returncode == 0, succeeding.stderr[-4000:]
+
+    # The alert sensors, as the daemon runs them (with the secrets in its environment).
+    for name, value in {**env, "SIMBIOSIA_ALERT_WEBHOOK_URL": webhook.url}.items():
+        monkeypatch.setenv(name, value)
+    with dg.DagsterInstance.from_config(str(dagster_home)) as production_instance:
+        (failed_run,) = production_instance.get_runs(
+            dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE])
+        )
+        failure = production_instance.all_logs(
+            failed_run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE
+        )[0]
+        run_failure_alert_sensor(
+            dg.build_run_status_sensor_context(
+                sensor_name="run_failure_alert_sensor",
+                dagster_event=failure.dagster_event,
+                dagster_instance=production_instance,
+                dagster_run=failed_run,
+            ).for_run_failure()
+        )
+        check_failure_alert_sensor(
+            dg.build_sensor_context(instance=production_instance, cursor="0")
+        )
+        step_errors = "\n".join(
+            record.dagster_event.step_failure_data.error.to_string()
+            for run in production_instance.get_runs()
+            for record in production_instance.all_logs(
+                run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
+            )
+        )
+
+    outputs = {
+        "simbiosia backfill output": (tmp_path / "failing.log").read_text(errors="replace"),
+        "dagster asset materialize output": succeeding.stdout + succeeding.stderr,
+        "exception texts": step_errors,
+        "Dagster storage": storage_rows(dagster_storage),
+        "alert payloads": "\n".join(webhook.texts),
+        **{f"DAGSTER_HOME/{name}": text for name, text in files_under(dagster_home).items()},
+    }
+    # Not vacuous: the failure was recorded and alerted, the steps wrote compute logs.
+    assert "still failing after" in step_errors
+    assert any("Run failed" in text for text in webhook.texts)
+    assert any(name.endswith((".err", ".out")) for name in outputs if "DAGSTER_HOME" in name)
+    found = [leak for where, text in outputs.items() for leak in leaks(where, text)]
+    assert found == []
+
+    load_directory_asset(instance)
+    materialize_window("", START, END, instance=instance, raw=False)
+    verify_against_truth(
+        warehouse_env,
+        sandbox,
+        START,
+        END,
+        scenario="S7 secrets stay in",
+        faults=f"{len(secrets())} secrets sought in {len(outputs)} places (logs, storage, "
+        "alerts, errors): 0 found",
+        retries="a backfill failed on 503s, then one succeeded",
+    )
+
+
+def test_a_twilio_request_that_fails_for_good_does_not_name_the_account():
+    """The error text lands in Dagster's event log; the request path holds the account SID."""
+    from simbiosia_pipeline.sources.http import BackoffPolicy, RequestFailedError
+    from simbiosia_pipeline.sources.twilio import TwilioCallsClient
+    from simbiosia_pipeline.sources.windows import Window
+
+    sandbox = Sandbox(SandboxConfig(now=NOW, twilio_account_sid=CREDENTIALS["TWILIO_ACCOUNT_SID"]))
+    with start_sandbox_server(sandbox) as server:
+        SandboxControl(server.url).set_faults(error_rate=1.0, retry_after=False)
+        client = TwilioCallsClient(
+            account_sid=CREDENTIALS["TWILIO_ACCOUNT_SID"],
+            auth_token=sandbox.config.twilio_auth_token,
+            base_url=server.url,
+            policy=BackoffPolicy(max_attempts=2, base_delay=0.01),
+        )
+        with pytest.raises(RequestFailedError) as failure:
+            client.calls_started_in(Window(START, END), lambda calls: None)
+    assert "/Accounts/{AccountSid}/Calls.json" in str(failure.value)
+    assert leaks("the error", str(failure.value)) == []
+
+
+def listening_addresses(pid: int) -> set[str]:
+    try:
+        family = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return set()
+    addresses = set()
+    for process in family:
+        try:
+            for connection in process.net_connections(kind="inet"):
+                if connection.status == psutil.CONN_LISTEN:
+                    addresses.add(f"{connection.laddr.ip}:{connection.laddr.port}")
+        except psutil.NoSuchProcess:
+            continue
+    return addresses
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_ui_listens_on_localhost_only(tmp_path):
+    home = tmp_path / "home"
+    port = free_port()
+    env = {**os.environ, "SIMBIOSIA_HOME": str(home)}
+    for name in ("DAGSTER_HOME", "DAGSTER_PG_URL", "SIMBIOSIA_DATABASE_URL"):
+        env.pop(name, None)
+    log = (tmp_path / "ui.log").open("wb")
+    ui = subprocess.Popen(
+        [str(BIN / "simbiosia"), "ui", "--port", str(port)],
+        env=env, cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: serves(port), "the UI answers on 127.0.0.1", timeout=240)
+        addresses = listening_addresses(ui.pid)
+        assert f"127.0.0.1:{port}" in addresses
+        assert all(a.startswith(("127.0.0.1:", "::1:")) for a in addresses), addresses
+    finally:
+        os.killpg(ui.pid, signal.SIGTERM)
+        try:
+            ui.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(ui.pid, signal.SIGKILL)
+        log.close()
+        subprocess.run(
+            [str(BIN / "simbiosia"), "db", "stop"], env=env, capture_output=True, timeout=60
+        )
+
+
+def serves(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
