@@ -26,6 +26,7 @@ from simbiosia_pipeline.automation.jobs import (
     hourly_pipeline_job,
     restate_attribution_job,
 )
+from simbiosia_pipeline.automation.lookback import lookback_restatement_sensor
 from simbiosia_pipeline.automation.schedules import catch_up_schedule, hourly_schedule
 from simbiosia_pipeline.automation.sensors import (
     budget_alert_sensor,
@@ -59,6 +60,7 @@ defs = dg.Definitions(
         budget_alert_sensor(),
         workspaces_file_sensor(DIRECTORY_JOB),
         directory_restatement_sensor(RESTATE_JOB),
+        lookback_restatement_sensor(RESTATE_JOB),
         run_failure_alert_sensor,
         check_failure_alert_sensor,
         freshness_sensor(FRESHNESS_CHECKS),

@@ -28,6 +28,10 @@ from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_sc
 from simbiosia_pipeline.warehouse.tables import ELEVENLABS_CONVERSATIONS, TWILIO_CALLS
 from simbiosia_pipeline.warehouse.writer import RawTable, WindowWriter
 
+# How many records a write added to its table. New Twilio calls can change the attribution of
+# the hours after them (automation/lookback.py); a write that only updated records cannot.
+RECORDS_ADDED = "records_added"
+
 # Transient trouble that escapes the HTTP layer's own retries (an API down for minutes, the
 # warehouse restarting) gets a few more tries, spaced out, before the run fails. Permanent
 # errors (bad credentials, a record that cannot be parsed) are raised as non-retryable.
@@ -164,6 +168,7 @@ def _common_metadata(window: Window, writer: WindowWriter, elapsed: float, stats
         "window_end": window.end.isoformat(),
         "rows": writer.inserted,
         "rows_replaced": writer.deleted,
+        RECORDS_ADDED: writer.records_added,
         **stats.as_metadata(),
         "seconds_total": round(elapsed, 3),
         "seconds_writing": round(writer.seconds, 3),

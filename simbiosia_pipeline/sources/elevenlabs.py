@@ -37,7 +37,7 @@ from simbiosia_pipeline.sources.http import (
     check_response,
 )
 from simbiosia_pipeline.sources.limiter import AdaptiveLimiter
-from simbiosia_pipeline.sources.records import conversation_start
+from simbiosia_pipeline.sources.records import RecordError, conversation_start
 from simbiosia_pipeline.sources.twilio import SourceAuthError
 from simbiosia_pipeline.sources.windows import Window, from_unix_seconds, unix_seconds
 
@@ -316,7 +316,8 @@ class _FetchRun:
                 continue
             try:
                 detail = self._get_detail(conversation_id)
-            except SourceAuthError as exc:
+            except (SourceAuthError, RecordError) as exc:
+                # Permanent: the same key or the same record fails the same way on a retry.
                 self.fatal = self.fatal or exc
                 self.failures[conversation_id] = str(exc)
             except Exception as exc:  # recorded and reported below: a detail is never skipped

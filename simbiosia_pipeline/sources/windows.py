@@ -27,6 +27,10 @@ class Window:
     def hours(self) -> int:
         return int((self.end - self.start).total_seconds() // 3600)
 
+    def hour_starts(self) -> list[datetime]:
+        """The start of each whole hour of the window (its hourly partitions)."""
+        return [self.start + timedelta(hours=n) for n in range(self.hours)]
+
     def days(self) -> list[date]:
         """The UTC calendar days the window touches (what day-granular filters must fetch)."""
         first = self.start.astimezone(UTC).date()

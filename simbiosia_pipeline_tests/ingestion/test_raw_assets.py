@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from simbiosia_pipeline.assets.raw import elevenlabs_conversations
+from simbiosia_pipeline.assets.raw import RECORDS_ADDED, elevenlabs_conversations
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline_tests.support import (
@@ -44,15 +44,18 @@ def test_multi_day_range_equals_the_ground_truth(server, sandbox, warehouse_env)
 
 def test_one_hour_and_rerun_is_idempotent(server, sandbox, warehouse_env):
     hour = datetime(2025, 10, 8, 10, tzinfo=UTC)
-    materialize_raw(server.url, hour, hour + timedelta(hours=1))
+    first_run = materialize_raw(server.url, hour, hour + timedelta(hours=1))
     with connect(warehouse_env) as conn:
-        assert_raw_equals_truth(conn, sandbox, hour, hour + timedelta(hours=1))
+        checked = assert_raw_equals_truth(conn, sandbox, hour, hour + timedelta(hours=1))
         first = _table_contents(conn)
-    materialize_raw(server.url, hour, hour + timedelta(hours=1))
+    rerun = materialize_raw(server.url, hour, hour + timedelta(hours=1))
     with connect(warehouse_env) as conn:
         assert _table_contents(conn) == first
         # Nothing outside the hour was written.
         assert stored_calls(conn, hour - DAY, hour) == {}
+    # What the lookback sensor reads: the first write added every record, the rerun none.
+    assert sum(_records_added(first_run).values()) == checked
+    assert _records_added(rerun) == {"raw/twilio_calls": 0, "raw/elevenlabs_conversations": 0}
 
 
 def test_ranged_run_equals_the_same_hours_run_one_by_one(server, warehouse_env):
@@ -140,3 +143,10 @@ def _table_contents(conn) -> tuple:
         "SELECT conversation_id, payload, cost FROM raw.elevenlabs_conversations ORDER BY 1"
     ).fetchall()
     return calls, conversations
+
+
+def _records_added(result) -> dict[str, int]:
+    return {
+        event.asset_key.to_user_string(): event.materialization.metadata[RECORDS_ADDED].value
+        for event in result.get_asset_materialization_events()
+    }

@@ -52,14 +52,15 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 180.0)
 
 
 def writer_is_open(database_url: str, table: str, copied: bool = False) -> bool:
-    """Whether a window writer of ``table`` holds its lock in an open transaction (and, with
-    ``copied``, has already written rows into it)."""
+    """Whether a window writer of ``table`` holds its locks (one per UTC day, keyed by the
+    table's name and the day) in an open transaction (and, with ``copied``, has already written
+    rows into it)."""
     with connect(database_url) as conn:
         return (
             conn.execute(
                 """SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                     WHERE l.locktype = 'advisory' AND l.granted
-                      AND a.datname = current_database() AND l.objid::int = hashtext(%s)
+                      AND a.datname = current_database() AND l.classid::int = hashtext(%s)
                       AND a.backend_xid IS NOT NULL
                       AND (NOT %s OR a.query ILIKE 'COPY%%')""",
                 (table, copied),

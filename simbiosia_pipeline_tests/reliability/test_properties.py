@@ -6,9 +6,9 @@
   repeated — leaves the raw tables exactly as writing the whole day once does (hypothesis, with
   the sandbox's records and the ingestion's own row mapping, on PostgreSQL);
 * end to end, through Dagster and dbt: overlapping ranges run out of order give raw tables
-  and snapshots equal to the ground truth (scenario P1 of the table) — but only because no
-  record of this data reads an hour built after it; the xfail test at the end shows the order
-  dependence that remains for transfer legs and lead callbacks across hours.
+  and snapshots equal to the ground truth (scenario P1 of the table);
+* transfer legs and lead callbacks read calls of earlier hours: when those land after the later
+  hour was built, the lookback sensor rebuilds it, and it equals the hours built in order.
 """
 
 from __future__ import annotations
@@ -180,17 +180,17 @@ H10, H11 = datetime(2025, 10, 8, 10, tzinfo=UTC), datetime(2025, 10, 8, 11, tzin
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="order dependence across hours: an hour's attribution reads earlier hours (a child "
-    "leg's parent, the lead call of the previous 24 h), and building an earlier hour does not "
-    "restate the later hours that read it (see the report of issue 6)",
-)
-def test_hours_built_latest_first_attribute_like_hours_built_in_order(warehouse_env, instance):
+def test_hours_built_latest_first_are_restated_like_hours_built_in_order(warehouse_env, instance):
     """A transfer leg at 11:00:20 whose parent call started at 10:59, and a lead calling back an
     unowned SIP number at 11:30 after an owned number called it at 10:40: hour 11 belongs to
-    the parent's and the lead's workspace whichever hour is ingested and built first."""
+    the parent's and the lead's workspace whichever hour is ingested and built first — once the
+    lookback sensor has rebuilt hour 11 after hour 10's calls landed."""
+    import dagster as dg
+
+    from simbiosia_pipeline.assets.raw import RECORDS_ADDED
     from simbiosia_pipeline.assets.transform import hourly_cost_models
+    from simbiosia_pipeline.automation.lookback import TWILIO_CALLS, lookback_restatement_sensor
+    from simbiosia_pipeline.definitions import RESTATE_JOB
     from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
     from simbiosia_pipeline_tests import expected
     from simbiosia_pipeline_tests.reliability.truth import SANDBOX_DIRECTORY, pipeline_resources
@@ -206,23 +206,53 @@ def test_hours_built_latest_first_attribute_like_hours_built_in_order(warehouse_
     ]  # fmt: skip
     load_directory_asset(instance)
 
-    def build(hour: datetime) -> None:
-        import dagster as dg
-
+    def build(hour: datetime, **tags) -> None:
         dg.materialize(
             [hourly_cost_models],
-            partition_key=hour.strftime(PARTITION_KEY_FORMAT),
+            partition_key=None if tags else hour.strftime(PARTITION_KEY_FORMAT),
+            tags=tags,
             resources=pipeline_resources(),
             instance=instance,
         )
 
+    def ingested(hour: datetime, calls: list[dict], added: int | None = None) -> None:
+        """The calls land, and their raw write is recorded as the raw asset records it."""
+        with connect(warehouse_env) as conn:
+            store_records(conn, calls)
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                asset_key=TWILIO_CALLS,
+                partition=hour.strftime(PARTITION_KEY_FORMAT),
+                metadata={
+                    "window_start": hour.isoformat(),
+                    "window_end": (hour + HOUR).isoformat(),
+                    RECORDS_ADDED: len(calls) if added is None else added,
+                },
+            )
+        )
+
+    lookback = lookback_restatement_sensor(RESTATE_JOB)
+
+    cursor: list[str | None] = [None]
+
+    def sensor_requests() -> list[dg.RunRequest]:
+        tick = lookback.evaluate_tick(dg.build_sensor_context(instance, cursor=cursor[0]))
+        cursor[0] = tick.cursor
+        return tick.run_requests
+
     with connect(warehouse_env) as conn:
         ensure_raw_schema(conn)
-        store_records(conn, hour_11)
+    ingested(H11, hour_11)
     build(H11)  # a backfill of the later hours ran first...
-    with connect(warehouse_env) as conn:
-        store_records(conn, hour_10)
+    assert sensor_requests() == []  # nothing built after hour 11 yet
+    ingested(H10, hour_10)
     build(H10)  # ...then one of the earlier hours
+    [request] = sensor_requests()
+    assert request.tags["dagster/asset_partition_range_start"] == "2025-10-08-11:00"
+    assert request.tags["dagster/asset_partition_range_end"] == "2025-10-08-11:00"
+    build(H11, **request.tags)
+    ingested(H10, hour_10, added=0)  # written again (settlement, a rerun): nothing new
+    assert sensor_requests() == []
     with connect(warehouse_env) as conn:
         stored = {
             (workspace, hour): calls

@@ -14,8 +14,9 @@ Two narrower checks of the same machinery, with a window write held open by the 
 * a write to one raw table does not wait for an open write to the other one (it did: every raw
   step ran ``CREATE INDEX IF NOT EXISTS``, which queues behind any open write to the table);
 * a write of one window does not wait for an open write of a *disjoint* window of the same
-  table — it does today (``xfail``): the window writer locks the whole table, so a backfill's
-  ElevenLabs write (minutes to hours) holds back the hourly run of the current hour.
+  table (it did: the window writer locked the whole table, so a backfill's ElevenLabs write —
+  minutes to hours — held back the hourly run of the current hour; it now locks the window's
+  UTC days).
 
 (Two runs started in threads of one process cannot stand for two runs: Dagster reconfigures
 Python logging when a run starts, which can deadlock against a run already logging.)
@@ -158,12 +159,6 @@ def test_a_write_to_one_table_does_not_wait_for_a_write_to_the_other(warehouse_e
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="warehouse/writer.py takes one advisory lock per table (hashtext(table)), so a write "
-    "waits for any open write of the same table, even of a disjoint window: lock the window's "
-    "UTC days instead (see the report of issue 6)",
-)
 def test_a_write_does_not_wait_for_a_write_of_another_window_of_the_same_table(
     warehouse_env, small_sandbox
 ):

@@ -267,20 +267,9 @@ def test_huge_payloads_are_stored_whole(loaded):
 # --- refused, naming the record ----------------------------------------------------------------
 
 
-# A record that cannot be parsed is a permanent error: retrying the step refetches the whole
-# window (hours of API budget in a backfill) to fail on the same record again.
-RETRIED_NEEDLESSLY = pytest.mark.xfail(
-    strict=True,
-    reason="sources/elevenlabs.py: _detail_worker records a RecordError raised by _get_detail "
-    "as one more failed fetch, so the run fails with ConversationFetchError, which Dagster "
-    "retries; it should keep it as fatal, like SourceAuthError (see the report of issue 6)",
-)
-
-
 def refused_cases():
     for case in REFUSED:
-        needless = case.what == "ElevenLabs detail without a start time"
-        yield pytest.param(case, id=case.what, marks=[RETRIED_NEEDLESSLY] if needless else [])
+        yield pytest.param(case, id=case.what)
 
 
 @pytest.mark.parametrize("case", list(refused_cases()))

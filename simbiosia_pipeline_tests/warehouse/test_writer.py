@@ -1,5 +1,7 @@
-"""The window writer: exact replacement, atomicity, moved records, the source-mode guard."""
+"""The window writer: exact replacement, atomicity, moved records, day locks, the source-mode
+guard."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -7,7 +9,7 @@ import pytest
 from simbiosia_pipeline.settings import ConfigurationError, SourceMode
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_schema
-from simbiosia_pipeline.warehouse.writer import RawTable, WindowWriter, replace_window
+from simbiosia_pipeline.warehouse.writer import RawTable, WindowWriter, replace_window, window_days
 
 T0 = datetime(2025, 10, 1, tzinfo=UTC)
 EVENTS = RawTable(
@@ -59,6 +61,38 @@ def test_a_record_that_moved_windows_lives_in_one_window_only(conn):
     replace_window(conn, EVENTS, hour(0), hour(1), [("queued", hour(0), 0)])
     replace_window(conn, EVENTS, hour(1), hour(2), [("queued", hour(1), 7)])
     assert [(row[0], row[1], row[2]) for row in rows_of(conn)] == [("queued", hour(1), 7)]
+
+
+def test_window_days_are_the_utc_days_a_window_touches():
+    day = (T0 - datetime(1970, 1, 1, tzinfo=UTC)).days
+    assert window_days(hour(0), hour(1)) == [day]
+    assert window_days(hour(0), hour(24)) == [day]
+    assert window_days(hour(23), hour(25)) == [day, day + 1]
+    assert window_days(hour(-1), hour(48)) == [day - 1, day, day + 1]
+
+
+@pytest.mark.parametrize(
+    ("other", "waits"),
+    [((hour(23), hour(24)), True), ((hour(20), hour(30)), True), ((hour(24), hour(25)), False)],
+    ids=["same day", "overlapping days", "the next day"],
+)
+def test_a_write_waits_only_for_open_writes_of_its_days(fresh_database_url, conn, other, waits):
+    """Two writers of one day would race between DELETE and COPY; other days go ahead."""
+    finished = threading.Event()
+
+    def write_other() -> None:
+        with connect(fresh_database_url) as other_conn:
+            replace_window(other_conn, EVENTS, *other, [("other", other[0], 1)])
+        finished.set()
+
+    with WindowWriter(conn, EVENTS, hour(0), hour(24)) as writer:
+        writer.write([("held", hour(1), 1)])
+        worker = threading.Thread(target=write_other)
+        worker.start()
+        assert finished.wait(timeout=1 if waits else 10) is not waits
+    worker.join(timeout=10)
+    assert finished.is_set()
+    assert sorted(row[0] for row in rows_of(conn)) == ["held", "other"]
 
 
 def test_batches_stream_into_one_transaction(conn):
