@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -94,25 +94,37 @@ def assert_raw_equals_truth(conn, sandbox, start: datetime, end: datetime) -> in
     assert conversations.keys() == truth_conversations.keys()
     assert conversations == truth_conversations
 
-    price_sum, credit_sum = conn.execute(
+    assert stored_sums(conn, start, end) == truth_sums(
+        truth_calls.values(), truth_conversations.values()
+    )
+    return len(calls) + len(conversations)
+
+
+def stored_sums(conn, start: datetime, end: datetime) -> tuple[Decimal, Decimal]:
+    """Σ Twilio price (USD) and Σ ElevenLabs cost (credits) of the raw tables' window."""
+    return conn.execute(
         """SELECT (SELECT coalesce(sum(price), 0) FROM raw.twilio_calls
                     WHERE event_time >= %(s)s AND event_time < %(e)s),
                   (SELECT coalesce(sum(cost), 0) FROM raw.elevenlabs_conversations
                     WHERE start_time >= %(s)s AND start_time < %(e)s)""",
         {"s": start, "e": end},
     ).fetchone()
-    assert price_sum == sum(
-        (Decimal(c["price"]) for c in truth_calls.values() if c["price"] is not None), Decimal(0)
+
+
+def truth_sums(calls: Iterable[dict], conversations: Iterable[dict]) -> tuple[Decimal, Decimal]:
+    """The same sums of the records the API serves, exactly (Decimal)."""
+    prices = sum(
+        (Decimal(str(c["price"])) for c in calls if c.get("price") is not None), Decimal(0)
     )
-    assert credit_sum == sum(
+    credits = sum(
         (
             Decimal(str(d["metadata"]["cost"]))
-            for d in truth_conversations.values()
+            for d in conversations
             if d["metadata"].get("cost") is not None
         ),
         Decimal(0),
     )
-    return len(calls) + len(conversations)
+    return prices, credits
 
 
 def materialize_pipeline(

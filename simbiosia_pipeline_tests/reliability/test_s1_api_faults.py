@@ -21,7 +21,7 @@ import pytest
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline_tests.reliability.control import SandboxControl
 from simbiosia_pipeline_tests.reliability.truth import (
-    load_directory_asset,
+    build_snapshots,
     materialize_window,
     retries_seen,
     run_ids,
@@ -85,8 +85,7 @@ def test_backfill_through_every_api_fault_equals_the_truth(sandbox, warehouse_en
         assert storm["429 with Retry-After"] > 0, dict(storm)
         control.close()
 
-    load_directory_asset(instance)
-    runs.append(materialize_window("", START, END, instance=instance, raw=False))
+    runs.append(build_snapshots(START, END, instance=instance))
     verify_against_truth(
         warehouse_env,
         sandbox,

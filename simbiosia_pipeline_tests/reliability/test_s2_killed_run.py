@@ -33,7 +33,7 @@ from simbiosia_pipeline_tests.reliability.processes import (
     writer_is_open,
 )
 from simbiosia_pipeline_tests.reliability.truth import (
-    load_directory_asset,
+    build_snapshots,
     materialize_window,
     verify_against_truth,
 )
@@ -135,8 +135,7 @@ def test_a_run_killed_mid_write_leaves_no_partial_window_and_the_rerun_is_exact(
         readings = {reading[table] for reading in reader.seen}
         assert readings <= {old[table], new[table]}, f"partial windows seen: {readings}"
 
-    load_directory_asset(instance)
-    materialize_window("", START, END, instance=instance, raw=False)
+    build_snapshots(START, END, instance=instance)
     verify_against_truth(
         warehouse_env,
         sandbox,

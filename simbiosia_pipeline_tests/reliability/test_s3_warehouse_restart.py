@@ -34,8 +34,7 @@ from simbiosia_pipeline_tests.reliability.processes import (
     writer_is_open,
 )
 from simbiosia_pipeline_tests.reliability.truth import (
-    load_directory_asset,
-    materialize_window,
+    build_snapshots,
     verify_against_truth,
 )
 
@@ -118,8 +117,7 @@ def test_a_warehouse_restart_during_a_backfill_is_retried_to_the_exact_state(
     assert run.returncode == 0, log[-4000:]
     retries = len(dagster_events(dagster_home, dg.DagsterEventType.STEP_UP_FOR_RETRY))
 
-    load_directory_asset(instance)
-    materialize_window("", START, END, instance=instance, raw=False)
+    build_snapshots(START, END, instance=instance)
     verify_against_truth(
         url,
         sandbox,

@@ -47,8 +47,7 @@ from simbiosia_pipeline_tests.conftest import create_database, drop_database
 from simbiosia_pipeline_tests.reliability.control import SandboxControl
 from simbiosia_pipeline_tests.reliability.processes import start_backfill, wait_until
 from simbiosia_pipeline_tests.reliability.truth import (
-    load_directory_asset,
-    materialize_window,
+    build_snapshots,
     verify_against_truth,
 )
 
@@ -228,8 +227,7 @@ def test_secrets_appear_in_no_log_metadata_event_or_alert(
     found = [leak for where, text in outputs.items() for leak in leaks(where, text)]
     assert found == []
 
-    load_directory_asset(instance)
-    materialize_window("", START, END, instance=instance, raw=False)
+    build_snapshots(START, END, instance=instance)
     verify_against_truth(
         warehouse_env,
         sandbox,

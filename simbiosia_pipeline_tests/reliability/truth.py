@@ -34,7 +34,13 @@ from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.workspaces import Directory, load_directory
 from simbiosia_pipeline_tests import expected
 from simbiosia_pipeline_tests.reliability import ledger
-from simbiosia_pipeline_tests.support import RAW_ASSETS, range_tags, sandbox_apis
+from simbiosia_pipeline_tests.support import (
+    RAW_ASSETS,
+    range_tags,
+    sandbox_apis,
+    stored_sums,
+    truth_sums,
+)
 
 SANDBOX_DIRECTORY = load_directory(WORKSPACES_FILE)
 # One dbt resource for the session: each instance asks `dbt --version` once, which costs seconds.
@@ -72,6 +78,15 @@ def materialize_window(
         instance=instance,
         raise_on_error=raise_on_error,
     )
+
+
+def build_snapshots(
+    start: datetime, end: datetime, *, instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
+    """Load the directory, then rebuild attribution and snapshots of ``[start, end)`` from the
+    raw tables as they are (no API call): what every scenario checks at its end."""
+    load_directory_asset(instance)
+    return materialize_window("", start, end, instance=instance, raw=False)
 
 
 def load_directory_asset(instance: dg.DagsterInstance, raise_on_error: bool = True):
@@ -144,24 +159,8 @@ def raw_mismatches(conn, calls: list[dict], conversations: list[dict], start, en
             for i in sorted(truth.keys() & stored.keys())
             if stored[i] != truth[i]
         ]
-    price_sum, credit_sum = conn.execute(
-        """SELECT (SELECT coalesce(sum(price), 0) FROM raw.twilio_calls
-                    WHERE event_time >= %(s)s AND event_time < %(e)s),
-                  (SELECT coalesce(sum(cost), 0) FROM raw.elevenlabs_conversations
-                    WHERE start_time >= %(s)s AND start_time < %(e)s)""",
-        {"s": start, "e": end},
-    ).fetchone()
-    truth_prices = sum(
-        (Decimal(str(c["price"])) for c in calls if c.get("price") is not None), Decimal(0)
-    )
-    truth_credits = sum(
-        (
-            Decimal(str(d["metadata"]["cost"]))
-            for d in conversations
-            if d["metadata"].get("cost") is not None
-        ),
-        Decimal(0),
-    )
+    price_sum, credit_sum = stored_sums(conn, start, end)
+    truth_prices, truth_credits = truth_sums(calls, conversations)
     if price_sum != truth_prices:
         problems.append(f"Σ Twilio price {price_sum} != {truth_prices}")
     if credit_sum != truth_credits:
