@@ -37,10 +37,13 @@ lock: $(VENV)/.installed  ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 	    -o requirements.lock --generate-hashes -q --custom-compile-command "make lock"
 
-$(VENV)/.installed: requirements.lock pyproject.toml
+# --compile-bytecode: uv does not compile by default, and where PYTHONDONTWRITEBYTECODE is set (as
+# on CI) every process — each Dagster step, each test subprocess — would otherwise compile Dagster
+# and dbt from source again: seconds per process start.
+$(VENV)/.installed: requirements.lock pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes --compile-bytecode -r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 

@@ -2,9 +2,10 @@
 
 Order, as a provider would behave: authenticate (401 without touching anything else),
 admit or reject against the API's concurrency limit (429 at once, the request "is never
-processed", as Twilio says of its 20429), wait the configured latency, then possibly hang
-or fail (500/503), run the endpoint, and possibly damage a successful answer (truncate
-the body or drop the connection). Every request and fault is counted in ``Stats``.
+processed", as Twilio says of its 20429), possibly hang, then fail (500/503) or run the
+endpoint and possibly damage a successful answer (truncate the body or drop the
+connection), and answer once the configured latency has passed since the request arrived.
+Every request and fault is counted in ``Stats``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from simbiosia_pipeline.sandbox.responses import DroppedResponse, json_response,
 from simbiosia_pipeline.sandbox.stats import Stats
 
 Handler = Callable[[Request, Attempt], Response]
+SHORT_WAIT_S = 1.0  # shorter waits are not cut short by a shutdown
 
 
 class ApiProfile(Protocol):
@@ -54,6 +56,11 @@ class Pauses:
     async def wait(self, seconds: float) -> None:
         if self._stopping is None:
             self._stopping = asyncio.Event()
+        if self._stopping.is_set():
+            return
+        if seconds <= SHORT_WAIT_S:  # a latency: a plain sleep costs a fraction of a race
+            await asyncio.sleep(seconds)
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
@@ -95,23 +102,33 @@ class ApiGuard:
             return self._error(429, config)
         stats.enter(profile.name)
         try:
+            loop = asyncio.get_running_loop()
+            arrived = loop.time()
             attempt = self._injector.attempt(_fingerprint(request), stats.fault)
-            delay = attempt.latency_seconds()
-            if delay > 0:
-                await self._pauses.wait(delay)
             if attempt.happens("hang"):
                 await self._pauses.wait(config.hang_seconds)
-            if attempt.happens("error"):
-                return self._error(503 if attempt.draw("error_status") < 0.5 else 500, config)
-            response = handler(request, attempt)
-            if response.status_code == 200:
-                if attempt.happens("reset"):
-                    return DroppedResponse(response)
-                if attempt.happens("truncate"):
-                    return truncated(response)
+            response = self._answer(request, handler, attempt, config)
+            # The latency is the time to answer, the work of answering included, as a client
+            # of the real API sees it: only what the work left of it is waited.
+            remaining = attempt.latency_seconds() - (loop.time() - arrived)
+            if remaining > 0:
+                await self._pauses.wait(remaining)
             return response
         finally:
             stats.leave(profile.name)
+
+    def _answer(
+        self, request: Request, handler: Handler, attempt: Attempt, config: FaultConfig
+    ) -> Response:
+        if attempt.happens("error"):
+            return self._error(503 if attempt.draw("error_status") < 0.5 else 500, config)
+        response = handler(request, attempt)
+        if response.status_code == 200:
+            if attempt.happens("reset"):
+                return DroppedResponse(response)
+            if attempt.happens("truncate"):
+                return truncated(response)
+        return response
 
     def _error(self, status_code: int, config: FaultConfig) -> Response:
         headers = None
