@@ -11,56 +11,20 @@ daemon marks the backfill complete (its next 30-second iteration) is in the deta
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import httpx
 import psycopg
 
-from benchmarks.infra import (
-    BIN,
-    ROOT,
-    Requests,
-    create_database,
-    dagster_home,
-    drop_database,
-    free_port,
-    median,
-    pipeline_env,
-)
+from benchmarks.infra import Requests, dagster_home, median, pipeline_env, scratch_database
 from benchmarks.report import Result
 from benchmarks.truth import BenchmarkError, check_raw_tables
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
 from simbiosia_pipeline.warehouse.connection import connect
-
-LAUNCH = """
-mutation Launch($params: LaunchBackfillParams!) {
-  launchPartitionBackfill(backfillParams: $params) {
-    __typename
-    ... on LaunchBackfillSuccess { backfillId }
-    ... on PythonError { message }
-    ... on InvalidSubsetError { message }
-  }
-}"""
-
-STATUS = """
-query Status($id: String!) {
-  partitionBackfillOrError(backfillId: $id) {
-    __typename
-    ... on PartitionBackfill {
-      id status
-      runs(limit: 10) { id status creationTime startTime endTime }
-    }
-    ... on PythonError { message }
-  }
-}"""
-
-DONE = {"COMPLETED", "FAILED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "CANCELED"}
+from simbiosia_pipeline_tests.e2e.dagster_services import dagster_services
 
 
 @dataclass
@@ -73,96 +37,29 @@ class DaemonRun:
 
 
 class Services:
-    """dagster-webserver and dagster-daemon over the project's workspace.yaml."""
+    """dagster-webserver and dagster-daemon over the project's workspace.yaml, as the tests'
+    end-to-end scenarios start them (``e2e/dagster_services.py``)."""
 
     def __init__(self, bench):
         self.bench = bench
 
     @contextmanager
     def running(self):
-        with dagster_home() as (home, dagster_url):
-            self.warehouse_url = create_database("simbiosia_bench_daemon")
-            try:
-                env = {
-                    **os.environ,
-                    **pipeline_env(
-                        self.bench.workload,
-                        self.bench.sandbox.url,
-                        self.warehouse_url,
-                        home,
-                        dagster_url,
-                    ),
-                    # No schedules or sensors: the backfill is the only thing the daemon runs.
-                    "SIMBIOSIA_AUTOMATION": "false",
-                }
-                port = free_port()
-                workspace = ["-w", str(ROOT / "workspace.yaml")]
-                logs = Path(home) / "logs"
-                logs.mkdir()
-                self.processes = [
-                    subprocess.Popen(
-                        [str(BIN / "dagster-webserver"), *workspace, "-h", "127.0.0.1",
-                         "-p", str(port)],
-                        env=env, cwd=ROOT, stdout=(logs / "webserver.log").open("w"),
-                        stderr=subprocess.STDOUT,
-                    ),
-                    subprocess.Popen(
-                        [str(BIN / "dagster-daemon"), "run", *workspace],
-                        env=env, cwd=ROOT, stdout=(logs / "daemon.log").open("w"),
-                        stderr=subprocess.STDOUT,
-                    ),
-                ]  # fmt: skip
-                self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
-                try:
-                    self._wait_until_ready(logs)
-                    yield self
-                finally:
-                    for process in self.processes:
-                        process.terminate()
-                    for process in self.processes:
-                        try:
-                            process.wait(timeout=30)
-                        except subprocess.TimeoutExpired:
-                            process.kill()
-                            process.wait()
-            finally:
-                drop_database(self.warehouse_url)
-
-    def _wait_until_ready(self, logs: Path, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(p.poll() is not None for p in self.processes):
-                raise RuntimeError(
-                    "a dagster service exited at start-up:\n"
-                    + (logs / "daemon.log").read_text()[-2000:]
-                    + (logs / "webserver.log").read_text()[-2000:]
-                )
-            try:
-                if self.http.get("/server_info").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        else:
-            raise TimeoutError("dagster-webserver did not come up")
-        # The daemon is ready once its first heartbeat is recorded.
-        while time.monotonic() < deadline:
-            data = self.query(
-                "{ instance { daemonHealth { allDaemonStatuses { daemonType healthy } } } }"
-            )
-            statuses = data["instance"]["daemonHealth"]["allDaemonStatuses"]
-            if any(s["daemonType"] == "BACKFILL" and s["healthy"] for s in statuses):
-                return
-            time.sleep(1)
-        raise TimeoutError("dagster-daemon did not report healthy")
-
-    def query(self, document: str, **variables) -> dict:
-        response = self.http.post("/graphql", json={"query": document, "variables": variables})
-        response.raise_for_status()
-        body = response.json()
-        if body.get("errors"):
-            raise RuntimeError(f"GraphQL errors: {body['errors']}")
-        return body["data"]
+        with (
+            dagster_home() as (home, dagster_url),
+            scratch_database("simbiosia_bench_daemon") as warehouse_url,
+        ):
+            self.warehouse_url = warehouse_url
+            env = {
+                **pipeline_env(
+                    self.bench.workload, self.bench.sandbox.url, warehouse_url, home, dagster_url
+                ),
+                # No schedules or sensors: the backfill is the only thing the daemon runs.
+                "SIMBIOSIA_AUTOMATION": "false",
+            }
+            with dagster_services(env, Path(env["DAGSTER_HOME"])) as graphql:
+                self.graphql = graphql
+                yield self
 
     def backfill_once(self) -> DaemonRun:
         bench, w = self.bench, self.bench.workload
@@ -177,28 +74,12 @@ class Services:
         ]
         bench.sandbox.reset_stats()
         launched = time.time()
-        result = self.query(
-            LAUNCH,
-            params={
-                "assetSelection": [
-                    {"path": ["raw", "twilio_calls"]},
-                    {"path": ["raw", "elevenlabs_conversations"]},
-                ],
-                "partitionNames": partitions,
-                "title": "benchmark: 90-day backfill",
-            },
-        )["launchPartitionBackfill"]
-        if result["__typename"] != "LaunchBackfillSuccess":
-            raise BenchmarkError(f"backfill not launched: {result}")
-        backfill_id = result["backfillId"]
-        deadline = time.monotonic() + 3600
-        while time.monotonic() < deadline:
-            backfill = self.query(STATUS, id=backfill_id)["partitionBackfillOrError"]
-            if backfill["status"] in DONE:
-                break
-            time.sleep(0.5)
-        else:
-            raise TimeoutError(f"backfill {backfill_id} did not finish")
+        backfill_id = self.graphql.launch_backfill(
+            [["raw", "twilio_calls"], ["raw", "elevenlabs_conversations"]],
+            partitions,
+            title="benchmark: 90-day backfill",
+        )
+        backfill = self.graphql.wait_for_backfill(backfill_id, timeout=3600, poll_seconds=0.5)
         finished = time.time()
         requests = Requests.from_stats(bench.sandbox.stats())
         runs = backfill["runs"]

@@ -8,36 +8,19 @@ the end; tests that need isolation from each other take ``fresh_database_url``.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 # Dagster's step retries wait 20 s and more in production; the tests keep the retries (they
 # are part of what is tested) but not the wait. Set before any asset module is imported.
 os.environ.setdefault("SIMBIOSIA_STEP_RETRY_DELAY", "0.2s")
 
-import psycopg
 import pytest
+
+from simbiosia_pipeline_tests.local_servers import create_database, drop_database
 
 # The reliability scenarios' summary table (printed, and written to last_results.md); here so
 # that the xdist controller, which collects no test module, has its hooks too.
 pytest_plugins = ["simbiosia_pipeline_tests.reliability.plugin"]
-
-ADMIN_URL = os.environ.get(
-    "SIMBIOSIA_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-
-
-def create_database(prefix: str = "simbiosia_test") -> str:
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def drop_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

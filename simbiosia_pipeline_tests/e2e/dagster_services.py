@@ -1,10 +1,11 @@
-"""`dagster-webserver` and `dagster-daemon` as subprocesses, and the GraphQL calls the UI makes."""
+"""`dagster-webserver` and `dagster-daemon` as subprocesses, and the GraphQL calls the UI makes.
+
+Used by the end-to-end tests and by the benchmark of a backfill launched as from the UI."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,8 +15,11 @@ from pathlib import Path
 import httpx
 
 from simbiosia_pipeline.settings import PROJECT_DIR
+from simbiosia_pipeline_tests.local_servers import free_port
 
 BIN = Path(sys.executable).parent
+SERVICES = ("webserver", "daemon")
+BACKFILL_DONE = {"COMPLETED", "FAILED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "CANCELED"}
 
 LAUNCH_BACKFILL = """
 mutation Launch($params: LaunchBackfillParams!) {
@@ -41,16 +45,13 @@ BACKFILL_STATUS = """
 query Status($id: String!) {
   partitionBackfillOrError(backfillId: $id) {
     __typename
-    ... on PartitionBackfill { id status numPartitions runs(limit: 50) { id status } }
+    ... on PartitionBackfill {
+      id status numPartitions
+      runs(limit: 50) { id status creationTime startTime endTime }
+    }
     ... on PythonError { message }
   }
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager
@@ -61,7 +62,7 @@ def dagster_services(env: dict[str, str], home: Path):
     env = {**os.environ, **env, "DAGSTER_HOME": str(home)}
     port = free_port()
     workspace = ["-w", str(PROJECT_DIR / "workspace.yaml")]
-    logs = {name: open(home / f"{name}.log", "w") for name in ("webserver", "daemon")}  # noqa: SIM115
+    logs = {name: open(home / f"{name}.log", "w") for name in SERVICES}  # noqa: SIM115
     processes = [
         subprocess.Popen(
             [str(BIN / "dagster-webserver"), *workspace, "-h", "127.0.0.1", "-p", str(port)],
@@ -74,7 +75,7 @@ def dagster_services(env: dict[str, str], home: Path):
     ]  # fmt: skip
     client = GraphQL(f"http://127.0.0.1:{port}")
     try:
-        client.wait_until_ready(processes)
+        client.wait_until_ready(processes, home)
         yield client
     finally:
         for process in processes:
@@ -93,51 +94,72 @@ class GraphQL:
         self.base_url = base_url
         self.http = httpx.Client(base_url=base_url, timeout=60)
 
-    def wait_until_ready(self, processes, timeout: float = 300) -> None:
+    def wait_until_ready(self, processes, home: Path, timeout: float = 300) -> None:
+        """Until the webserver answers and the daemon's backfill loop reports healthy."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if any(process.poll() is not None for process in processes):
-                raise RuntimeError("a dagster service exited at start-up")
+                logs = "".join((home / f"{name}.log").read_text()[-2000:] for name in SERVICES)
+                raise RuntimeError(f"a dagster service exited at start-up:\n{logs}")
             try:
                 if self.http.get("/server_info").status_code == 200:
-                    return
+                    break
             except httpx.TransportError:
                 pass
             time.sleep(0.5)
-        raise TimeoutError("dagster-webserver did not come up")
+        else:
+            raise TimeoutError("dagster-webserver did not come up")
+        while time.monotonic() < deadline:
+            if self._backfill_daemon_healthy():
+                return
+            time.sleep(1)
+        raise TimeoutError("dagster-daemon did not report healthy")
+
+    def _backfill_daemon_healthy(self) -> bool:
+        data = self.query(
+            "{ instance { daemonHealth { allDaemonStatuses { daemonType healthy } } } }"
+        )
+        statuses = data["instance"]["daemonHealth"]["allDaemonStatuses"]
+        return any(s["daemonType"] == "BACKFILL" and s["healthy"] for s in statuses)
 
     def query(self, document: str, **variables) -> dict:
         response = self.http.post("/graphql", json={"query": document, "variables": variables})
         response.raise_for_status()
         body = response.json()
-        assert "errors" not in body, body["errors"]
+        if body.get("errors"):
+            raise RuntimeError(f"GraphQL errors: {body['errors']}")
         return body["data"]
 
-    def launch_backfill(self, asset_paths: list[list[str]], partitions: list[str]) -> str:
+    def launch_backfill(
+        self, asset_paths: list[list[str]], partitions: list[str], title: str = "e2e test backfill"
+    ) -> str:
         result = self.query(
             LAUNCH_BACKFILL,
             params={
                 "assetSelection": [{"path": path} for path in asset_paths],
                 "partitionNames": partitions,
-                "title": "e2e test backfill",
+                "title": title,
             },
         )["launchPartitionBackfill"]
-        assert result["__typename"] == "LaunchBackfillSuccess", result
+        if result["__typename"] != "LaunchBackfillSuccess":
+            raise RuntimeError(f"backfill not launched: {result}")
         return result["backfillId"]
 
     def reexecute_from_failure(self, backfill_id: str) -> str:
         result = self.query(
             REEXECUTE_BACKFILL, params={"parentRunId": backfill_id, "strategy": "FROM_FAILURE"}
         )["reexecutePartitionBackfill"]
-        assert result["__typename"] == "LaunchBackfillSuccess", result
+        if result["__typename"] != "LaunchBackfillSuccess":
+            raise RuntimeError(f"backfill not re-executed: {result}")
         return result["backfillId"]
 
-    def wait_for_backfill(self, backfill_id: str, timeout: float = 1200) -> dict:
+    def wait_for_backfill(
+        self, backfill_id: str, timeout: float = 1200, poll_seconds: float = 2
+    ) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             backfill = self.query(BACKFILL_STATUS, id=backfill_id)["partitionBackfillOrError"]
-            if backfill["status"] in ("COMPLETED", "FAILED", "COMPLETED_SUCCESS",
-                                      "COMPLETED_FAILED", "CANCELED"):  # fmt: skip
+            if backfill["status"] in BACKFILL_DONE:
                 return backfill
-            time.sleep(2)
+            time.sleep(poll_seconds)
         raise TimeoutError(f"backfill {backfill_id} still running after {timeout}s")

@@ -39,7 +39,7 @@ from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.schema import ensure_raw_schema
 from simbiosia_pipeline.warehouse.tables import ELEVENLABS_CONVERSATIONS
 from simbiosia_pipeline.warehouse.writer import WindowWriter
-from simbiosia_pipeline_tests.conftest import create_database, drop_database
+from simbiosia_pipeline_tests.local_servers import create_database, drop_database
 from simbiosia_pipeline_tests.reliability.control import SandboxControl
 from simbiosia_pipeline_tests.reliability.processes import (
     start_backfill,

@@ -29,7 +29,6 @@ which variables to check, no retries).
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
-from simbiosia_pipeline_tests.conftest import create_database, drop_database
+from simbiosia_pipeline_tests.local_servers import create_database, drop_database, free_port
 from simbiosia_pipeline_tests.reliability.truth import (
     load_directory_asset,
     materialize_window,
@@ -318,12 +317,6 @@ def test_a_malformed_workspaces_file_names_its_lines_and_keeps_the_directory(
     OUTCOMES.append("refused: malformed workspaces file")
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.parametrize(
     ("what", "url_of", "texts"),
     [
@@ -331,7 +324,7 @@ def closed_port() -> int:
          ["PostgreSQL URL", "'mysql'"]),
         ("no such database", lambda url: url.rsplit("/", 1)[0] + "/no_such_db",
          ["cannot connect", "no_such_db", "does not exist"]),
-        ("nobody listening", lambda url: f"postgresql://postgres:pw_SECRET_42@127.0.0.1:{closed_port()}/x",
+        ("nobody listening", lambda url: f"postgresql://postgres:pw_SECRET_42@127.0.0.1:{free_port()}/x",
          ["cannot connect", "***"]),
     ],
     ids=["scheme", "database", "port"],

@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -43,7 +42,7 @@ from simbiosia_pipeline.automation.sensors import (
 )
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.settings import PROJECT_DIR
-from simbiosia_pipeline_tests.conftest import create_database, drop_database
+from simbiosia_pipeline_tests.local_servers import create_database, drop_database, free_port
 from simbiosia_pipeline_tests.reliability.control import SandboxControl
 from simbiosia_pipeline_tests.reliability.processes import start_backfill, wait_until
 from simbiosia_pipeline_tests.reliability.truth import (
@@ -275,12 +274,6 @@ def listening_addresses(pid: int) -> set[str]:
         except psutil.NoSuchProcess:
             continue
     return addresses
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_the_ui_listens_on_localhost_only(tmp_path):

@@ -25,7 +25,7 @@ import pytest
 from psycopg import errors, sql
 
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
-from simbiosia_pipeline_tests.conftest import ADMIN_URL
+from simbiosia_pipeline_tests.local_servers import ADMIN_URL
 from simbiosia_pipeline_tests.reliability.truth import (
     load_directory_asset,
     materialize_window,
