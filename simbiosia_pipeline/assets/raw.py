@@ -147,7 +147,8 @@ def _load_window(
             claim_source_mode(conn, apis.mode)
             with WindowWriter(conn, table, window.start, window.end) as writer:
                 fetched = fetch(window, _Load(writer, to_row, tally, table, window))
-            checks = evaluate_raw_checks(conn, table, window)
+            settled_by = datetime.now(UTC) - Settings.from_env().settle_max_age
+            checks = evaluate_raw_checks(conn, table, window, settled_by)
     except WarehouseUnavailableError:
         raise  # down or restarting: the step's RetryPolicy tries again (scenario 3 of issue 6)
     except PERMANENT_ERRORS as exc:

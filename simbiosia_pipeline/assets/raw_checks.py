@@ -1,10 +1,14 @@
-"""Blocking data-quality checks of a raw window, evaluated right after it is written.
+"""Data-quality checks of a raw table, evaluated right after a window is written.
 
-They run inside the raw asset (so they see exactly the window just written) and are blocking:
-when one fails, the snapshots of that run are not rebuilt from the bad load.
+They run inside the raw asset: they see exactly the window just written, and cost no step of
+their own (a step is a process and a second or more of a run). The window checks are blocking:
+when one fails, the snapshots of that run are not rebuilt from the bad load. The settlement-age
+check looks at the whole table and only warns: it is for a person, not a reason to stop.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import dagster as dg
 import psycopg
@@ -15,6 +19,7 @@ from simbiosia_pipeline.warehouse.writer import RawTable
 
 UNIQUE_IDS = "unique_ids"
 AMOUNT_SIGNS = "amounts_have_the_expected_sign"
+SETTLED_IN_TIME = "no_unsettled_record_beyond_max_age"
 
 # Twilio reports charges as negative prices; ElevenLabs costs and charges are non-negative.
 _SIGN_VIOLATIONS = {
@@ -23,6 +28,11 @@ _SIGN_VIOLATIONS = {
         "cost < 0 OR llm_charge < 0 OR call_charge < 0 OR llm_price < 0"
         " OR free_minutes_consumed < 0 OR free_llm_dollars_consumed < 0"
     ),
+}
+# Costs still pending: a Twilio call not yet priced, a conversation not yet done or failed.
+_UNSETTLED = {
+    "twilio_calls": "price IS NULL",
+    "elevenlabs_conversations": "status NOT IN ('done', 'failed')",
 }
 
 
@@ -40,12 +50,21 @@ def raw_check_specs(asset_key: list[str]) -> list[dg.AssetCheckSpec]:
             blocking=True,
             description="Twilio prices are ≤ 0 (charges); ElevenLabs amounts are ≥ 0.",
         ),
+        dg.AssetCheckSpec(
+            SETTLED_IN_TIME,
+            asset=dg.AssetKey(asset_key),
+            description=(
+                "No record still waiting for its final cost after SIMBIOSIA_SETTLE_MAX_AGE; those "
+                "are left for a person (settlement stops re-fetching them)."
+            ),
+        ),
     ]
 
 
 def evaluate_raw_checks(
-    conn: psycopg.Connection, table: RawTable, window: Window
+    conn: psycopg.Connection, table: RawTable, window: Window, settled_by: datetime
 ) -> list[dg.AssetCheckResult]:
+    """The window's checks, and the table's records older than ``settled_by`` still unsettled."""
     in_window = sql.SQL("{col} >= %(start)s AND {col} < %(end)s").format(
         col=sql.Identifier(table.time_column)
     )
@@ -64,11 +83,27 @@ def evaluate_raw_checks(
         ),
         params,
     ).fetchone()[0]
+    overdue, oldest = conn.execute(
+        sql.SQL(
+            "SELECT count(*), min({col}) FROM {table} WHERE {col} < %(cutoff)s AND ({unsettled})"
+        ).format(
+            col=sql.Identifier(table.time_column),
+            table=table.qualified,
+            unsettled=sql.SQL(_UNSETTLED[table.name]),
+        ),
+        {"cutoff": settled_by},
+    ).fetchone()
     return [
         dg.AssetCheckResult(
             check_name=UNIQUE_IDS, passed=duplicates == 0, metadata={"duplicates": duplicates}
         ),
         dg.AssetCheckResult(
             check_name=AMOUNT_SIGNS, passed=wrong_sign == 0, metadata={"records": wrong_sign}
+        ),
+        dg.AssetCheckResult(
+            check_name=SETTLED_IN_TIME,
+            passed=overdue == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"overdue_records": overdue, "oldest": oldest.isoformat() if oldest else ""},
         ),
     ]

@@ -2,10 +2,12 @@
 
 from datetime import UTC, datetime, timedelta
 
+import dagster as dg
 import httpx
 import pytest
 
 from simbiosia_pipeline.assets.raw import RECORDS_ADDED, elevenlabs_conversations
+from simbiosia_pipeline.assets.raw_checks import SETTLED_IN_TIME
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline_tests.support import (
@@ -40,6 +42,43 @@ def test_multi_day_range_equals_the_ground_truth(server, sandbox, warehouse_env)
         unsettled = conn.execute("SELECT count(*) FROM raw.twilio_calls WHERE price IS NULL")
         assert unsettled.fetchone()[0] > 0  # the window's end is not rated yet, as in life
     assert checked > 500
+
+
+def test_records_unsettled_past_the_max_age_warn_without_blocking(
+    server, warehouse_env, monkeypatch
+):
+    # The sandbox's records are from 2025: against today's clock every unsettled one is overdue.
+    run = materialize_raw(server.url, START, END)
+    with connect(warehouse_env) as conn:
+        unpriced_calls = conn.execute("SELECT count(*) FROM raw.twilio_calls WHERE price IS NULL")
+        unfinished = conn.execute(
+            "SELECT count(*) FROM raw.elevenlabs_conversations"
+            " WHERE status NOT IN ('done', 'failed')"
+        )
+        expected = {
+            "raw/twilio_calls": unpriced_calls.fetchone()[0],
+            "raw/elevenlabs_conversations": unfinished.fetchone()[0],
+        }
+    assert expected["raw/twilio_calls"] > 0  # the window's last hours are not rated yet
+    verdicts = _settlement_verdicts(run)
+    assert {key: v.metadata["overdue_records"].value for key, v in verdicts.items()} == expected
+    assert {key: v.passed for key, v in verdicts.items()} == {
+        key: overdue == 0 for key, overdue in expected.items()
+    }
+    assert {v.severity for v in verdicts.values()} == {dg.AssetCheckSeverity.WARN}
+
+    # With a max age reaching back before the records, nothing is overdue.
+    monkeypatch.setenv("SIMBIOSIA_SETTLE_MAX_AGE", "3650d")
+    verdicts = _settlement_verdicts(materialize_raw(server.url, START, END))
+    assert all(v.passed and v.metadata["overdue_records"].value == 0 for v in verdicts.values())
+
+
+def _settlement_verdicts(run) -> dict:
+    return {
+        e.asset_key.to_user_string(): e
+        for e in run.get_asset_check_evaluations()
+        if e.check_name == SETTLED_IN_TIME
+    }
 
 
 def test_one_hour_and_rerun_is_idempotent(server, sandbox, warehouse_env):
