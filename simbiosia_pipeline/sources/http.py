@@ -92,13 +92,16 @@ class RequestStats:
 
 def check_response(response: httpx.Response) -> httpx.Response:
     """Raise ``TransientResponseError`` for a retryable status; return the response otherwise."""
-    if response.status_code in RETRYABLE_STATUSES:
-        raise TransientResponseError(
-            f"HTTP {response.status_code}",
-            retry_after=parse_retry_after(response.headers.get("retry-after")),
-            throttled=response.status_code == 429,
-        )
+    raise_if_retryable(response.status_code, response.headers.get("retry-after"))
     return response
+
+
+def raise_if_retryable(status: int, retry_after: str | None) -> None:
+    """Raise ``TransientResponseError`` when ``status`` is worth retrying."""
+    if status in RETRYABLE_STATUSES:
+        raise TransientResponseError(
+            f"HTTP {status}", retry_after=parse_retry_after(retry_after), throttled=status == 429
+        )
 
 
 _TRANSIENT_EXCEPTIONS = (TransientResponseError, httpx.TimeoutException, httpx.TransportError)

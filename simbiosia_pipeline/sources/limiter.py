@@ -8,7 +8,7 @@ one, back up to the configured ceiling when the pressure goes.
 
 from __future__ import annotations
 
-import threading
+import asyncio
 
 
 class AimdLimit:
@@ -43,9 +43,10 @@ class AimdLimit:
 
 
 class AdaptiveLimiter:
-    """A gate shared by threads that admits at most ``AimdLimit.limit`` concurrent holders.
+    """A gate shared by the tasks of one event loop that admits at most ``AimdLimit.limit``
+    concurrent holders.
 
-    Waiters are admitted first come, first served (``Condition.notify`` wakes the oldest), so a
+    Waiters are admitted first come, first served (``asyncio.Condition`` wakes the oldest), so a
     listing request queued behind detail requests is not starved.
     """
 
@@ -53,29 +54,23 @@ class AdaptiveLimiter:
         self.state = AimdLimit(ceiling)
         self.in_flight = 0
         self.peak = 0
-        self._changed = threading.Condition(threading.Lock())
+        self._changed = asyncio.Condition()
 
-    def __enter__(self) -> AdaptiveLimiter:
-        with self._changed:
-            while self.in_flight >= self.state.limit:
-                self._changed.wait()
+    async def __aenter__(self) -> AdaptiveLimiter:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.in_flight < self.state.limit)
             self.in_flight += 1
-            if self.in_flight > self.peak:
-                self.peak = self.in_flight
+            self.peak = max(self.peak, self.in_flight)
         return self
 
-    def __exit__(self, *exc_info) -> None:
-        with self._changed:
+    async def __aexit__(self, *exc_info) -> None:
+        async with self._changed:
             self.in_flight -= 1
-            self._changed.notify()
+            # One slot freed, and more if successes raised the limit meanwhile.
+            self._changed.notify(max(1, self.state.limit - self.in_flight))
 
     def succeeded(self) -> None:
-        with self._changed:
-            before = self.state.limit
-            self.state.on_success()
-            if self.state.limit > before:
-                self._changed.notify(self.state.limit - before)
+        self.state.on_success()
 
     def throttled(self) -> None:
-        with self._changed:
-            self.state.on_throttle(self.in_flight)
+        self.state.on_throttle(self.in_flight)

@@ -80,7 +80,7 @@ class SourceApis(dg.ConfigurableResource, ABC):
             concurrency=split_concurrency(
                 self.elevenlabs_concurrency, self.elevenlabs_reserved_concurrency, bulk=bulk
             ),
-            timeout=self._timeout(),
+            timeout_seconds=self.request_timeout_seconds,
             policy=self._policy(),
         )
 
