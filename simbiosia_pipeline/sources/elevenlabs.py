@@ -107,8 +107,8 @@ class ElevenLabsClient:
     ) -> ElevenLabsFetch:
         """Hand the detail of every conversation of ``window`` to ``sink``, in batches.
 
-        ``sink`` is called from one thread at a time (a writer thread, and the calling thread
-        for the last batch), in order; if it raises, the fetch stops and re-raises its error.
+        ``sink`` is called in order from a writer thread of its own (blocking I/O is fine); if
+        it raises, the fetch stops and re-raises its error.
         """
         with asyncio.Runner(loop_factory=new_event_loop) as runner:
             return runner.run(self._fetch(window, sink, batch_size))
@@ -158,8 +158,8 @@ class _BatchWriter:
     """Batches the fetched details into the sink (the warehouse: blocking I/O) on a thread of
     its own, in order, never more than ``MAX_BATCHES_QUEUED`` batches behind the fetchers.
 
-    The last partial batch (``tail``) is left to the caller, to write only once the whole window
-    is known to be complete. After the sink has failed, batches are dropped: the run fails.
+    The last partial batch waits for ``write_tail``, called once the whole window is known to be
+    complete. After the sink has failed, batches are dropped: the run fails with its error.
     """
 
     def __init__(self, sink: Sink, batch_size: int):
@@ -183,6 +183,16 @@ class _BatchWriter:
     async def drain(self) -> None:
         while self._queued:
             await self._queued.popleft()
+
+    async def write_tail(self) -> None:
+        """The last partial batch: only once the window is known to be complete."""
+        batch, self.tail = self.tail, []
+        if batch:
+            await asyncio.wrap_future(self._thread.submit(self._write, batch))
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
         self._thread.shutdown()
 
     def _write(self, batch: list[dict]) -> None:
@@ -216,6 +226,14 @@ class _FetchRun:
         self.rng = random.Random()
 
     async def execute(self, workers: int) -> None:
+        try:
+            await self._fetch_all(workers)
+            self._raise_unless_complete()
+            await self.writer.write_tail()
+        finally:
+            self.writer.close()
+
+    async def _fetch_all(self, workers: int) -> None:
         fetchers = [asyncio.create_task(self._detail_worker()) for _ in range(workers)]
         try:
             await self._list_window()
@@ -227,6 +245,8 @@ class _FetchRun:
                 self.ids.put_nowait(None)
             await asyncio.gather(*fetchers)
             await self.writer.drain()
+
+    def _raise_unless_complete(self) -> None:
         if fatal := self._fatal():
             raise fatal
         unaccounted = self.seen - self.fetched - self.failures.keys()
@@ -240,9 +260,6 @@ class _FetchRun:
                 f"{len(self.failures)} ElevenLabs conversation(s) of {self.window} could not be "
                 f"fetched, nothing was written: {sample}"
             )
-        if self.writer.tail:
-            await asyncio.to_thread(self.writer.sink, self.writer.tail)
-            self.writer.delivered += len(self.writer.tail)
 
     def _fatal(self) -> Exception | None:
         return self.fatal or self.writer.error

@@ -9,6 +9,7 @@ one, back up to the configured ceiling when the pressure goes.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 
 
 class AimdLimit:
@@ -46,31 +47,54 @@ class AdaptiveLimiter:
     """A gate shared by the tasks of one event loop that admits at most ``AimdLimit.limit``
     concurrent holders.
 
-    Waiters are admitted first come, first served (``asyncio.Condition`` wakes the oldest), so a
-    listing request queued behind detail requests is not starved.
+    Waiters are admitted strictly first come, first served — a freed slot is handed to the
+    oldest waiter, never taken by a newcomer — so a listing request queued behind detail
+    requests is not starved. (``asyncio.Semaphore`` does the same for a fixed capacity.)
     """
 
     def __init__(self, ceiling: int):
         self.state = AimdLimit(ceiling)
         self.in_flight = 0
         self.peak = 0
-        self._changed = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     async def __aenter__(self) -> AdaptiveLimiter:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < self.state.limit)
-            self.in_flight += 1
-            self.peak = max(self.peak, self.in_flight)
+        if self._waiters or self.in_flight >= self.state.limit:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter  # resolved by _admit_waiters, which took the slot for us
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._release()  # admitted, then cancelled before running: hand it on
+                else:
+                    self._waiters.remove(waiter)
+                raise
+        else:
+            self._take_slot()
         return self
 
     async def __aexit__(self, *exc_info) -> None:
-        async with self._changed:
-            self.in_flight -= 1
-            # One slot freed, and more if successes raised the limit meanwhile.
-            self._changed.notify(max(1, self.state.limit - self.in_flight))
+        self._release()
 
     def succeeded(self) -> None:
         self.state.on_success()
+        self._admit_waiters()  # the limit may have grown
 
     def throttled(self) -> None:
         self.state.on_throttle(self.in_flight)
+
+    def _take_slot(self) -> None:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+
+    def _release(self) -> None:
+        self.in_flight -= 1
+        self._admit_waiters()
+
+    def _admit_waiters(self) -> None:
+        while self._waiters and self.in_flight < self.state.limit:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self._take_slot()
+                waiter.set_result(None)

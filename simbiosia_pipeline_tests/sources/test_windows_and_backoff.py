@@ -1,5 +1,6 @@
 """Pure pieces of the fetchers: window arithmetic, backoff, Retry-After, the adaptive limit."""
 
+import asyncio
 import itertools
 import random
 from datetime import UTC, date, datetime, timedelta
@@ -17,7 +18,7 @@ from simbiosia_pipeline.sources.http import (
     call_with_retries,
     parse_retry_after,
 )
-from simbiosia_pipeline.sources.limiter import AimdLimit
+from simbiosia_pipeline.sources.limiter import AdaptiveLimiter, AimdLimit
 from simbiosia_pipeline.sources.windows import Window
 
 T0 = datetime(2025, 10, 1, 22, tzinfo=UTC)
@@ -108,6 +109,43 @@ def test_aimd_halves_on_throttling_once_per_round_and_recovers():
     for _ in range(200):
         limit.on_success()
     assert limit.limit == 8
+
+
+def test_the_limiter_admits_in_arrival_order_and_never_beyond_its_limit():
+    async def scenario() -> tuple[list[int], list[int], int]:
+        limiter = AdaptiveLimiter(ceiling=4)
+        admitted: list[int] = []
+        over_limit: list[int] = []
+
+        async def request(number: int) -> None:
+            async with limiter:
+                admitted.append(number)
+                if limiter.in_flight > limiter.state.limit:
+                    over_limit.append(number)
+                await asyncio.sleep(0.001)
+                if number == 2:
+                    limiter.throttled()  # a 429 while 4 are in flight: the limit halves
+
+        await asyncio.gather(*(request(n) for n in range(20)))
+        return admitted, over_limit, limiter.peak
+
+    admitted, over_limit, peak = asyncio.run(scenario())
+    assert admitted == list(range(20))
+    assert over_limit == [] and peak == 4
+
+
+def test_a_cancelled_waiter_leaves_no_slot_taken():
+    async def scenario() -> int:
+        limiter = AdaptiveLimiter(ceiling=1)
+        async with limiter:
+            queued = asyncio.create_task(limiter.__aenter__())
+            await asyncio.sleep(0)
+            queued.cancel()  # e.g. a lister cancelled because another one failed
+            await asyncio.gather(queued, return_exceptions=True)
+        async with limiter:  # would wait forever if the cancelled waiter kept a slot
+            return limiter.in_flight
+
+    assert asyncio.run(asyncio.wait_for(scenario(), timeout=5)) == 1
 
 
 def test_a_backfill_and_the_routine_runs_share_the_budget_without_exceeding_it():
