@@ -27,7 +27,7 @@ format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(VENV)/.installed  ## Benchmarks of issue 7 at seed scale (~45 min on a quiet machine): table + benchmarks/results/latest.json
+bench: $(VENV)/.installed  ## Benchmarks of issue 7 at seed scale (~33 min on a quiet machine): table + benchmarks/results/latest.json
 	$(BIN)/python -m benchmarks
 
 bench-smoke: $(VENV)/.installed  ## The benchmark harness on a tiny workload, correctness only (in CI via make test)
