@@ -23,6 +23,10 @@ CREATE TABLE IF NOT EXISTS raw.twilio_calls (
     ingested_at      timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS twilio_calls_event_time_idx ON raw.twilio_calls (event_time);
+-- Calls Twilio has not priced yet: what settlement re-fetches and the settlement-age check
+-- counts, every hour. Partial: it holds the few pending calls, however long the history.
+CREATE INDEX IF NOT EXISTS twilio_calls_unpriced_idx
+    ON raw.twilio_calls (event_time) WHERE price IS NULL;
 
 CREATE TABLE IF NOT EXISTS raw.elevenlabs_conversations (
     conversation_id            text PRIMARY KEY,
@@ -57,6 +61,9 @@ CREATE INDEX IF NOT EXISTS elevenlabs_conversations_start_time_idx
     ON raw.elevenlabs_conversations (start_time);
 CREATE INDEX IF NOT EXISTS elevenlabs_conversations_call_sid_idx
     ON raw.elevenlabs_conversations (call_sid);
+-- Conversations whose cost is not final yet (see twilio_calls_unpriced_idx).
+CREATE INDEX IF NOT EXISTS elevenlabs_conversations_unsettled_idx
+    ON raw.elevenlabs_conversations (start_time) WHERE status NOT IN ('done', 'failed');
 
 -- Which source wrote this warehouse: sandbox rows must never be mixed into a live warehouse.
 CREATE TABLE IF NOT EXISTS raw.warehouse_info (
