@@ -54,9 +54,7 @@ FRESHNESS_CHECKS = freshness_checks(RAW_ASSETS)
 
 defs = dg.Definitions(
     assets=[*RAW_ASSETS, workspace_directory, hourly_cost_models, cost_views],
-    asset_checks=[
-        *FRESHNESS_CHECKS,
-    ],
+    asset_checks=FRESHNESS_CHECKS,
     jobs=[HOURLY_JOB, DIRECTORY_JOB, RESTATE_JOB],
     schedules=[hourly_schedule(HOURLY_JOB), catch_up_schedule(HOURLY_JOB)],
     sensors=[

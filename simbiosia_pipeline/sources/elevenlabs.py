@@ -11,7 +11,7 @@ latency of L and C requests allowed at once, the API cannot answer N requests fa
 and what separates a client from that bound is the time between one answer arriving and the next
 request leaving. aiohttp parses HTTP in C and its loop hands a freed slot to the next request in
 the same iteration; threads around httpx paid a GIL hand-off and ~1.1 ms of Python per request:
-1.19x the bound against 1.08-1.13x for this design (``benchmarks/README.md``).
+1.19x the bound against 1.12-1.16x for this design (``benchmarks/README.md``).
 
 The list is asked for a slightly wider window than needed and filtered locally: the boundary
 semantics of ``call_start_after_unix``/``call_start_before_unix`` are undocumented.
@@ -28,6 +28,11 @@ from dataclasses import dataclass, field
 
 import aiohttp
 import orjson
+
+try:
+    from uvloop import new_event_loop
+except ImportError:  # not built for Windows: the standard loop works, a little slower
+    from asyncio import new_event_loop
 
 from simbiosia_pipeline.sources.http import (
     BackoffPolicy,
@@ -49,11 +54,6 @@ MAX_LISTING_RESTARTS = 5  # an expired cursor restarts that day's listing from i
 MAX_FAILURES_BEFORE_ABORT = 25
 LISTERS = 2  # a page lists 100 ids in one request: two listers keep the fetchers fed
 MAX_BATCHES_QUEUED = 4  # if the warehouse is slower than the API, fetching waits for it
-
-try:
-    from uvloop import new_event_loop
-except ImportError:  # not built for Windows: the standard loop works, a little slower
-    from asyncio import new_event_loop
 
 
 class ConversationFetchError(RuntimeError):

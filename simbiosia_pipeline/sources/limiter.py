@@ -65,9 +65,9 @@ class AdaptiveLimiter:
             try:
                 await waiter  # resolved by _admit_waiters, which took the slot for us
             except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():
+                if not waiter.cancelled():
                     self._release()  # admitted, then cancelled before running: hand it on
-                else:
+                elif waiter in self._waiters:  # (a release may have dropped it already)
                     self._waiters.remove(waiter)
                 raise
         else:

@@ -127,25 +127,33 @@ def test_the_limiter_admits_in_arrival_order_and_never_beyond_its_limit():
                     limiter.throttled()  # a 429 while 4 are in flight: the limit halves
 
         await asyncio.gather(*(request(n) for n in range(20)))
-        return admitted, over_limit, limiter.peak
+        return admitted, over_limit, limiter.peak, limiter.state.lowest
 
-    admitted, over_limit, peak = asyncio.run(scenario())
+    admitted, over_limit, peak, lowest = asyncio.run(scenario())
     assert admitted == list(range(20))
     assert over_limit == [] and peak == 4
+    assert lowest == 2  # the halved limit was in force for some admissions
 
 
-def test_a_cancelled_waiter_leaves_no_slot_taken():
-    async def scenario() -> int:
+@pytest.mark.parametrize("slot_freed_before_it_runs", [False, True])
+def test_a_cancelled_waiter_leaves_no_slot_taken(slot_freed_before_it_runs):
+    async def scenario() -> list:
         limiter = AdaptiveLimiter(ceiling=1)
-        async with limiter:
-            queued = asyncio.create_task(limiter.__aenter__())
-            await asyncio.sleep(0)
-            queued.cancel()  # e.g. a lister cancelled because another one failed
-            await asyncio.gather(queued, return_exceptions=True)
+        await limiter.__aenter__()
+        queued = asyncio.create_task(limiter.__aenter__())
+        await asyncio.sleep(0)
+        queued.cancel()  # e.g. a lister cancelled because another one failed
+        if slot_freed_before_it_runs:
+            await limiter.__aexit__()  # the release meets the cancelled waiter first
+            outcomes = await asyncio.gather(queued, return_exceptions=True)
+        else:
+            outcomes = await asyncio.gather(queued, return_exceptions=True)
+            await limiter.__aexit__()
         async with limiter:  # would wait forever if the cancelled waiter kept a slot
-            return limiter.in_flight
+            return [type(o).__name__ for o in outcomes] + [limiter.in_flight]
 
-    assert asyncio.run(asyncio.wait_for(scenario(), timeout=5)) == 1
+    outcome = asyncio.run(asyncio.wait_for(scenario(), timeout=5))
+    assert outcome == ["CancelledError", 1]
 
 
 def test_a_backfill_and_the_routine_runs_share_the_budget_without_exceeding_it():
