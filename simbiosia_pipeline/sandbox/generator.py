@@ -82,7 +82,8 @@ BATCH_SHARE = 0.35
 FAILED_CONVERSATION_SHARE = 0.05
 UNPREFIXED_NUMBER_SHARE = 0.01
 
-# Twilio USD per started minute, by direction (billed minutes = ceil(duration / 60)).
+# Twilio price per started minute, by direction (billed minutes = ceil(duration / 60)), in the
+# account's currency (SandboxConfig.price_unit: the same figures whatever the unit).
 TWILIO_RATE_PER_MINUTE = {
     "outbound-api": Decimal("0.0140"),
     "outbound-dial": Decimal("0.0140"),
@@ -116,8 +117,16 @@ _OUTCOMES = (("success", "failure", "unknown"), (45, 80, 100))
 class HourGenerator:
     """Turns (seed, scale, layout, history start) into the facts of any UTC hour."""
 
-    def __init__(self, seed: int, scale: float, history_start: int, layout: Layout) -> None:
+    def __init__(
+        self,
+        seed: int,
+        scale: float,
+        history_start: int,
+        layout: Layout,
+        zero_price_unanswered: bool = False,
+    ) -> None:
         self._seed = seed
+        self._zero_price_unanswered = zero_price_unanswered
         self._scale = scale
         self._history_start = history_start
         self._layout = layout
@@ -143,7 +152,7 @@ class HourGenerator:
         if start < self._history_start:
             return HourFacts(hour, (), ())
         rng = seeded_rng(self._seed, "primary", hour)
-        out = _Records(rng, hour)
+        out = _Records(rng, hour, self._zero_price_unanswered)
         for agent in self._layout.agents:
             per_day = PHONE_EVENTS_PER_DAY_TOTAL if agent.channel == "phone" else WEB_EVENTS_PER_DAY
             mean = self._scale * agent.share * hourly_rate(per_day, start, agent.timezone)
@@ -167,7 +176,7 @@ class HourGenerator:
         if start < self._history_start:
             return HourFacts(hour, (), ())
         rng = seeded_rng(self._seed, "callbacks", hour)
-        out = _Records(rng, hour)
+        out = _Records(rng, hour, self._zero_price_unanswered)
         mean = self._scale * hourly_rate(UNOWNED_CALLBACKS_PER_DAY, start, "Europe/Madrid")
         for _ in range(poisson(rng, mean)):
             at = start + rng.randrange(HOUR)
@@ -429,9 +438,10 @@ class HourGenerator:
 class _Records:
     """The records of one hour being generated, sharing that hour's RNG stream."""
 
-    def __init__(self, rng: SandboxRandom, hour: int) -> None:
+    def __init__(self, rng: SandboxRandom, hour: int, zero_price_unanswered: bool) -> None:
         self.rng = rng
         self.hour = hour
+        self._zero_price_unanswered = zero_price_unanswered
         self._calls: list[CallFact] = []
         self._conversations: list[ConversationFact] = []
 
@@ -452,11 +462,15 @@ class _Records:
         queue_ms: int = 0,
     ) -> CallFact:
         duration = ended - started if answered is not None and started is not None else 0
-        if answered is None:
-            price = ZERO_PRICE
-        else:
+        priced: int | None = ended + _rating_delay(self.rng)  # drawn always: the stream stays
+        price: Decimal | None
+        if answered is not None:
             minutes = math.ceil(duration / 60)
             price = -(TWILIO_RATE_PER_MINUTE[direction] * minutes).quantize(_CENT_FRACTION)
+        elif self._zero_price_unanswered:
+            price = ZERO_PRICE  # the sandbox's old behaviour, kept behind a flag
+        else:
+            price = priced = None  # as real accounts show: unanswered calls are never priced
         fact = CallFact(
             sid=call_sid(self.rng, self.hour),
             direction=direction,
@@ -469,7 +483,7 @@ class _Records:
             final_status=status,
             duration=duration,
             price=price,
-            priced=ended + _rating_delay(self.rng),
+            priced=priced,
             parent_sid=parent_sid,
             trunk_sid=trunk_sid,
             phone_number_sid=phone_number_sid,

@@ -10,8 +10,11 @@ Twilio Call (every key always present, ``null`` when empty):
 * ``ringing``, ``in-progress``: ``start_time`` set, the rest null.
 * final: ``end_time`` set (null for a call canceled before it started), ``duration`` the
   seconds from start to end as a string (``"0"`` for calls never answered), ``price`` null
-  until Twilio rates the call, then a 5-decimal string (negative; ``"0.00000"`` for
-  unanswered calls).
+  until Twilio rates the call, then a 5-decimal string (negative), in ``price_unit`` (the
+  account's currency). Unanswered calls keep ``price`` null for good, as on real accounts
+  (``"0.00000"`` after the rating delay with ``SandboxConfig.zero_price_unanswered``).
+* as on real records: ``trunk_sid`` is ``""`` on calls not over a SIP trunk, ``caller_name``
+  ``""`` on outbound calls, and an ``annotation`` key is present.
 * ``date_updated``: the latest of creation, start, answer, end and pricing up to ``now``.
 
 ElevenLabs conversation:
@@ -42,6 +45,7 @@ _SUBRESOURCES = (
     ("user_defined_messages", "UserDefinedMessages"),
 )
 _FINAL_CONVERSATION = ("done", "failed")
+_INBOUND = ("inbound", "trunking-originating")
 
 
 def formatted_number(address: str) -> str:
@@ -51,8 +55,9 @@ def formatted_number(address: str) -> str:
     return address
 
 
-def call_resource(fact: CallFact, now: int, account_sid: str) -> dict:
+def call_resource(fact: CallFact, now: int, account_sid: str, price_unit: str = "USD") -> dict:
     final = now >= fact.ended
+    priced = fact.priced is not None and now >= fact.priced
     started = fact.started if fact.started is not None and now >= fact.started else None
     base = f"/{TWILIO_API_VERSION}/Accounts/{account_sid}/Calls/{fact.sid}"
     return {
@@ -70,18 +75,20 @@ def call_resource(fact: CallFact, now: int, account_sid: str) -> dict:
         "start_time": None if started is None else rfc2822(started),
         "end_time": rfc2822(fact.ended) if final and fact.started is not None else None,
         "duration": str(fact.duration) if final else None,
-        "price": str(fact.price) if now >= fact.priced else None,
-        "price_unit": "USD",
+        "price": str(fact.price) if priced else None,
+        "price_unit": price_unit,
         "direction": fact.direction,
         "answered_by": None,
         "api_version": TWILIO_API_VERSION,
         "forwarded_from": None,
         "group_sid": None,
-        "caller_name": None,
+        # Real records: "" on outbound calls (no caller ID lookup), null on inbound ones.
+        "caller_name": None if fact.direction in _INBOUND else "",
         "queue_time": str(fact.queue_ms),
-        "trunk_sid": fact.trunk_sid,
+        "trunk_sid": fact.trunk_sid or "",  # real records: "" on calls not over a SIP trunk
         "uri": base + ".json",
         "subresource_uris": {key: f"{base}/{name}.json" for key, name in _SUBRESOURCES},
+        "annotation": None,  # not in the spec, present on real records
     }
 
 
