@@ -121,10 +121,27 @@ class Charging:
     call_charge: int
     free_minutes_consumed: float
     free_llm_dollars_consumed: float
+    # The 2026 fields. platform_charge: the non-LLM credits (= call_charge); platform_price and
+    # analysis_price: USD; voice_surcharge_charge: credits of the voice actor reward, which
+    # ``cost`` leaves out; analysis_charge: credits of post-call analysis (None: no analysis ran).
+    platform_price: float = 0.0
+    voice_surcharge_charge: int = 0
+    analysis_charge: int | None = None
+    analysis_price: float | None = None
 
     @property
     def cost(self) -> int:
+        """Credits, as ElevenLabs documents it: ``call_charge + llm_charge``."""
         return self.call_charge + self.llm_charge
+
+    @property
+    def platform_charge(self) -> int:
+        return self.call_charge
+
+    @property
+    def cost_fiat(self) -> float:
+        """USD, as ElevenLabs documents it: ``llm_price + platform_price`` (exact in decimal)."""
+        return float(Decimal(str(self.llm_price)) + Decimal(str(self.platform_price)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import accumulate
@@ -107,6 +108,11 @@ LLM_USD_PER_MTOK = {
     "gpt-4o-mini": (0.15, 0.075, 0.60),
 }
 FALLBACK_MODEL = "gemini-2.5-flash-lite"
+# USD per call minute of the platform (the fiat analogue of CALL_CREDITS_PER_MINUTE), credits per
+# minute of the voice actor reward on voices that carry one, and the share of such conversations.
+PLATFORM_USD_PER_MINUTE = Decimal("0.08")
+VOICE_SURCHARGE_CREDITS_PER_MINUTE = 40
+VOICE_SURCHARGE_SHARE = 0.25
 
 _US_AREA_CODES = ("352", "407", "813", "305", "786", "212", "646")
 # (items, cumulative weights)
@@ -412,6 +418,11 @@ class HourGenerator:
                 alnum_id("btcal_", self._seed, agent.agent_id, day),
                 "btcrec_" + random_alnum(rng, 26),
             )
+        charging = _charging(rng, agent, duration, turns)
+        # The 2026 charges come from a stream of their own, so every other draw stays the same.
+        charging = _platform_and_extras(
+            seeded_rng(self._seed, "charges", conv_id), charging, duration, failed
+        )
         return ConversationFact(
             conversation_id=conv_id,
             agent_id=agent.agent_id,
@@ -422,7 +433,7 @@ class HourGenerator:
             final_status="failed" if failed else "done",
             phone=leg,
             batch=batch,
-            charging=_charging(rng, agent, duration, turns),
+            charging=charging,
             turns=turns,
             outcome="unknown" if failed else outcome,
             summary=summary,
@@ -609,4 +620,31 @@ def _charging(rng: SandboxRandom, agent: Agent, duration: int, turns: tuple[Turn
         call_charge=call_charge,
         free_minutes_consumed=free_minutes,
         free_llm_dollars_consumed=free_llm,
+    )
+
+
+def _platform_and_extras(
+    rng: SandboxRandom, charging: Charging, duration: int, failed: bool
+) -> Charging:
+    """The fiat platform price, the voice actor surcharge and the post-call analysis charge."""
+    minutes = Decimal(duration) / 60
+    covered = charging.call_charge == 0  # the plan's free allowance paid for the call
+    platform_price = (
+        0.0
+        if covered
+        else float((minutes * PLATFORM_USD_PER_MINUTE).quantize(Decimal("0.0000001")))
+    )
+    surcharge = 0
+    if rng.random() < VOICE_SURCHARGE_SHARE:
+        surcharge = max(1, round(duration * VOICE_SURCHARGE_CREDITS_PER_MINUTE / 60))
+    analysis_charge = analysis_price = None
+    if not failed:  # a failed conversation gets no analysis pass
+        analysis_price = round(rng.uniform(0.0002, 0.0015), 7)
+        analysis_charge = max(1, round(analysis_price * LLM_CREDITS_PER_USD))
+    return replace(
+        charging,
+        platform_price=platform_price,
+        voice_surcharge_charge=surcharge,
+        analysis_charge=analysis_charge,
+        analysis_price=analysis_price,
     )
