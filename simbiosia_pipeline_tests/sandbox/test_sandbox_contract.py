@@ -1,0 +1,272 @@
+"""Every kind of answer the sandbox serves validates against the providers' published schemas.
+
+The schemas are copies of the official OpenAPI documents (``api_specs/``, each naming its
+source): Twilio's v2010 spec (OpenAPI 3.0.1: ``nullable: true`` is translated into a JSON Schema
+type union below) and ElevenLabs' 2026-08 spec (OpenAPI 3.1, JSON Schema 2020-12 already). Error
+bodies the specs do not describe are checked against the documented shapes in
+``api_specs/documented_errors.json``.
+
+One deviation from the Twilio spec is deliberate, because real records carry it and the spec's
+own words allow it: ``trunk_sid`` is ``""`` ("the field is empty if the call was not made using a
+SIP trunk") where the schema's pattern wants ``TK`` + 32 hex.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator, FormatChecker
+from sandbox_support import (
+    ACCOUNT,
+    CALLS_PATH,
+    CONVERSATIONS_PATH,
+    ELEVENLABS_HEADERS,
+    NOW,
+    TWILIO_AUTH,
+    call_path,
+)
+
+from simbiosia_pipeline.sandbox import FaultConfig, Sandbox, SandboxConfig, start_sandbox_server
+from simbiosia_pipeline.sandbox.elevenlabs_api import ElevenLabsProfile
+from simbiosia_pipeline.sandbox.twilio_api import TwilioProfile
+
+SPECS = Path(__file__).parent / "api_specs"
+
+
+def _load(name: str) -> dict:
+    return json.loads((SPECS / name).read_text())
+
+
+def openapi30_to_json_schema(node):
+    """OpenAPI 3.0's ``nullable: true`` as JSON Schema: null joins the type (and the enum)."""
+    if isinstance(node, list):
+        return [openapi30_to_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: openapi30_to_json_schema(value) for key, value in node.items()}
+    if node.pop("nullable", False):
+        if "type" in node:
+            node["type"] = [node["type"], "null"]
+        if "enum" in node:
+            node["enum"] = [*node["enum"], None]
+        if "$ref" in node:
+            node = {"anyOf": [{"$ref": node.pop("$ref")}, {"type": "null"}], **node}
+    return node
+
+
+_FORMATS = FormatChecker(formats=())
+
+
+@_FORMATS.checks("date-time-rfc-2822", raises=(TypeError, ValueError))
+def _rfc2822(value) -> bool:
+    return not isinstance(value, str) or parsedate_to_datetime(value).tzinfo is not None
+
+
+@_FORMATS.checks("currency")
+def _currency(value) -> bool:
+    return not isinstance(value, str) or (len(value) == 3 and value.isalpha() and value.isupper())
+
+
+def _validator(document: dict, response: str) -> Draft202012Validator:
+    schema = {**document["responses"][response], "components": document["components"]}
+    return Draft202012Validator(schema, format_checker=_FORMATS)
+
+
+def _twilio_document() -> dict:
+    document = openapi30_to_json_schema(_load("twilio_api_v2010_2026-04.json"))
+    call = copy.deepcopy(document["components"]["schemas"]["api.v2010.account.call"])
+    trunk = call["properties"]["trunk_sid"]
+    call["properties"]["trunk_sid"] = {"anyOf": [trunk, {"const": ""}]}  # see module docstring
+    document["components"]["schemas"]["api.v2010.account.call"] = call
+    return document
+
+
+TWILIO = _twilio_document()
+ELEVENLABS = _load("elevenlabs_2026-08.json")
+ERRORS = _load("documented_errors.json")["schemas"]
+
+TWILIO_LIST = _validator(TWILIO, "list_calls_200")
+TWILIO_CALL = _validator(TWILIO, "fetch_call_200")
+ELEVENLABS_LIST = _validator(ELEVENLABS, "list_conversations_200")
+ELEVENLABS_DETAIL = _validator(ELEVENLABS, "get_conversation_200")
+ELEVENLABS_422 = _validator(ELEVENLABS, "validation_error_422")
+TWILIO_ERROR = Draft202012Validator(ERRORS["twilio_error"])
+ELEVENLABS_ERROR = Draft202012Validator(ERRORS["elevenlabs_error"])
+
+
+def assert_valid(validator: Draft202012Validator, body) -> None:
+    problems = sorted(validator.iter_errors(body), key=lambda error: list(error.absolute_path))
+    assert not problems, "\n".join(
+        f"{'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message[:300]}"
+        for error in problems[:10]
+    )
+
+
+def test_the_copied_schemas_validate_the_specs_own_examples():
+    """The translation and copies are right: the published examples pass, a broken one fails."""
+    spec = _load("twilio_api_v2010_2026-04.json")
+    assert spec["source"]["copied_from"].endswith("twilio_api_v2010_2026-04.json")
+    example = {
+        "sid": "CA" + "a" * 32,
+        "status": "completed",
+        "price": None,
+        "price_unit": "JPY",
+        "trunk_sid": None,
+        "date_created": "Fri, 18 Oct 2019 17:00:00 +0000",
+    }
+    assert_valid(TWILIO_CALL, example)
+    assert not TWILIO_CALL.is_valid({**example, "status": "answered"})
+    assert not TWILIO_CALL.is_valid({**example, "price": -0.2})
+    assert not TWILIO_CALL.is_valid({**example, "date_created": "2019-10-18"})
+    assert not ELEVENLABS_DETAIL.is_valid({"conversation_id": "c", "status": "done"})
+
+
+# --- Twilio ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def box() -> Sandbox:
+    return Sandbox(SandboxConfig(now=NOW))
+
+
+@pytest.fixture(scope="module")
+def served(box: Sandbox) -> Iterator[str]:
+    with start_sandbox_server(box) as server:
+        yield server.url
+
+
+def test_twilio_list_pages_and_calls_match_the_spec(served, box):
+    with httpx.Client(base_url=served, auth=TWILIO_AUTH, timeout=10) as http:
+        url, params, pages = CALLS_PATH, {"StartTime>": "2026-01-14", "PageSize": 200}, 0
+        while url:
+            page = http.get(url, params=params).json()
+            assert_valid(TWILIO_LIST, page)
+            url, params, pages = page["next_page_uri"], None, pages + 1
+        assert pages > 1
+        empty = http.get(CALLS_PATH, params={"StartTime<": "2020-01-01"}).json()
+        assert_valid(TWILIO_LIST, empty)
+        assert empty["calls"] == []
+        one = http.get(call_path(page["calls"][-1]["sid"]))
+        assert one.status_code == 200
+        assert_valid(TWILIO_CALL, one.json())
+    # Every call of a day, in every state the clock shows (the same bytes the server sends).
+    calls = box.twilio_calls(NOW - timedelta(days=1), NOW)
+    for call in calls:
+        assert_valid(TWILIO_CALL, call)
+    statuses = {call["status"] for call in calls}
+    assert {"completed", "busy", "no-answer", "failed", "canceled", "in-progress"} <= statuses
+    assert any(call["trunk_sid"] == "" for call in calls)
+    assert all("annotation" in call for call in calls)
+
+
+def test_twilio_errors_have_the_documented_shape(served):
+    with httpx.Client(base_url=served, timeout=10) as http:
+        answers = {
+            401: http.get(CALLS_PATH, auth=(ACCOUNT, "wrong")),
+            404: http.get(call_path("CA" + "0" * 32), auth=TWILIO_AUTH),
+            400: http.get(CALLS_PATH, params={"PageSize": 1001}, auth=TWILIO_AUTH),
+        }
+    for status, answer in answers.items():
+        assert answer.status_code == status
+        assert_valid(TWILIO_ERROR, answer.json())
+    assert answers[401].json()["detail"] == "Your AccountSid or AuthToken was incorrect."
+    profile = TwilioProfile(ACCOUNT, "token")
+    for status in (429, 500, 503):
+        assert_valid(TWILIO_ERROR, profile.error_body(status))
+
+
+# --- ElevenLabs ------------------------------------------------------------------------------
+
+
+def test_elevenlabs_list_pages_match_the_spec(served):
+    with httpx.Client(base_url=served, headers=ELEVENLABS_HEADERS, timeout=10) as http:
+        for params in (
+            {"page_size": 100},
+            {"page_size": 5, "summary_mode": "include"},
+            {"call_start_before_unix": 1},  # empty
+            {"exclude_statuses": ["done", "failed"], "call_successful": "unknown"},
+        ):
+            page = http.get(CONVERSATIONS_PATH, params=params).json()
+            assert_valid(ELEVENLABS_LIST, page)
+        cursor = http.get(CONVERSATIONS_PATH, params={"page_size": 3}).json()["next_cursor"]
+        page = http.get(CONVERSATIONS_PATH, params={"page_size": 3, "cursor": cursor})
+        assert_valid(ELEVENLABS_LIST, page.json())
+
+
+def test_elevenlabs_details_in_every_state_match_the_spec(box):
+    details = box.conversations(NOW - timedelta(days=1), NOW)
+    for detail in details:
+        assert_valid(ELEVENLABS_DETAIL, detail)
+    assert {d["status"] for d in details} >= {"in-progress", "processing", "done", "failed"}
+    kinds = {(d["metadata"]["phone_call"] or {}).get("type") for d in details}
+    assert kinds == {"twilio", "sip_trunking", None}
+
+
+def test_an_initiated_conversation_matches_the_spec():
+    """A phone conversation is ``initiated`` for the second before it is accepted."""
+    box = Sandbox(SandboxConfig(now=NOW))
+    for summary in box.conversation_summaries(NOW - timedelta(hours=3), NOW):
+        started = datetime.fromtimestamp(summary["start_time_unix_secs"], UTC)
+        box.set_now(started)
+        in_that_second = box.conversations(started, started + timedelta(seconds=1))
+        detail = next(
+            d for d in in_that_second if d["conversation_id"] == summary["conversation_id"]
+        )
+        if detail["status"] == "initiated":
+            break
+    else:
+        pytest.fail("no conversation waited a second to be accepted in three hours")
+    assert detail["metadata"]["accepted_time_unix_secs"] is None
+    assert_valid(ELEVENLABS_DETAIL, detail)
+    listed = box.conversation_summaries(started, started + timedelta(seconds=1))
+    assert "initiated" in {item["status"] for item in listed}
+    assert_valid(ELEVENLABS_LIST, {"conversations": listed, "has_more": False})
+
+
+def test_elevenlabs_errors_match_the_spec_or_the_documented_shape(served):
+    with httpx.Client(base_url=served, headers=ELEVENLABS_HEADERS, timeout=10) as http:
+        invalid = [
+            {"page_size": 101},
+            {"call_start_after_unix": "yesterday"},
+            {"summary_mode": "full"},
+            {"call_successful": "maybe"},
+            {"exclude_statuses": ["done", "archived"]},
+            {"text_only": "perhaps"},
+            {"rating_min": 3},  # documented, not implemented by the sandbox
+            {"sort_direction": "asc"},
+        ]
+        for params in invalid:
+            answer = http.get(CONVERSATIONS_PATH, params=params)
+            assert answer.status_code == 422, params
+            assert_valid(ELEVENLABS_422, answer.json())
+        others = {
+            401: http.get(CONVERSATIONS_PATH, headers={"xi-api-key": "wrong"}),
+            404: http.get(f"{CONVERSATIONS_PATH}/conv_unknown"),
+            400: http.get(CONVERSATIONS_PATH, params={"cursor": "not-a-cursor"}),
+        }
+    for status, answer in others.items():
+        assert answer.status_code == status
+        assert_valid(ELEVENLABS_ERROR, answer.json())
+    profile = ElevenLabsProfile("key")
+    for status in (429, 500, 503):
+        assert_valid(ELEVENLABS_ERROR, profile.error_body(status))
+
+
+def test_server_errors_over_http_have_the_documented_shapes():
+    box = Sandbox(SandboxConfig(now=NOW))
+    with start_sandbox_server(box, FaultConfig(error_rate=1.0, retry_after_s=0)) as server:
+        twilio = httpx.get(server.url + CALLS_PATH, auth=TWILIO_AUTH, timeout=10)
+        elevenlabs = httpx.get(
+            server.url + CONVERSATIONS_PATH, headers=ELEVENLABS_HEADERS, timeout=10
+        )
+    assert twilio.status_code in (500, 503)
+    assert elevenlabs.status_code in (500, 503)
+    assert_valid(TWILIO_ERROR, twilio.json())
+    assert_valid(ELEVENLABS_ERROR, elevenlabs.json())
