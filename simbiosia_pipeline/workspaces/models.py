@@ -193,6 +193,8 @@ class CurrencyRate(_Strict):
     rate: ExactDecimal = Field(gt=0)
 
 
+# YAML lists arrive as lists: a list of rates, each strict.
+_RateList = Annotated[tuple[CurrencyRate, ...], Field(strict=False)]
 # ISO 4217: three capital letters, as Twilio writes ``price_unit``.
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 
@@ -210,9 +212,7 @@ class Pricing(_Strict):
         default=(CreditRate(valid_from=BEGINNING_OF_TIME, rate=DEFAULT_USD_PER_CREDIT),),
         strict=False,
     )
-    usd_per_currency_unit: dict[StrictStr, tuple[CurrencyRate, ...]] = Field(
-        default_factory=dict, strict=False
-    )
+    usd_per_currency_unit: dict[StrictStr, _RateList] = Field(default_factory=dict, strict=False)
 
     @field_validator("elevenlabs_usd_per_credit")
     @classmethod
