@@ -21,7 +21,11 @@ START, END = T.replace(minute=0) - timedelta(hours=6), T.replace(minute=0)
 
 
 def unsettled(conn) -> int:
-    calls = conn.execute("SELECT count(*) FROM raw.twilio_calls WHERE price IS NULL").fetchone()
+    # Pending: a null price that may still land — not an unanswered call's, which stays null.
+    calls = conn.execute(
+        "SELECT count(*) FROM raw.twilio_calls WHERE price IS NULL"
+        " AND status NOT IN ('busy', 'no-answer', 'failed', 'canceled')"
+    ).fetchone()
     conversations = conn.execute(
         "SELECT count(*) FROM raw.elevenlabs_conversations WHERE status NOT IN ('done', 'failed')"
     ).fetchone()
@@ -37,7 +41,10 @@ def requested_window(request) -> tuple[datetime, datetime]:
 
 
 def truth_unsettled(sandbox) -> int:
-    calls = sum(call["price"] is None for call in sandbox.twilio_calls(START, END))
+    calls = sum(
+        call["price"] is None and call["status"] not in ("busy", "no-answer", "failed", "canceled")
+        for call in sandbox.twilio_calls(START, END)
+    )
     conversations = sum(
         detail["status"] not in ("done", "failed") for detail in sandbox.conversations(START, END)
     )
