@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -193,8 +194,11 @@ class CurrencyRate(_Strict):
     rate: ExactDecimal = Field(gt=0)
 
 
-# YAML lists arrive as lists: a list of rates, each strict.
-_RateList = Annotated[tuple[CurrencyRate, ...], Field(strict=False)]
+# YAML lists arrive as lists: a list of rates, each strict, dated without overlap (an error
+# names its currency).
+_RateList = Annotated[
+    tuple[CurrencyRate, ...], Field(strict=False), AfterValidator(lambda r: _dated_rates(r))
+]
 # ISO 4217: three capital letters, as Twilio writes ``price_unit``.
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 
@@ -235,7 +239,7 @@ class Pricing(_Strict):
                 raise PydanticCustomError(
                     "currency", "USD needs no rate: amounts in USD are taken as they are", {}
                 )
-        return {code: _dated_rates(rates) for code, rates in sorted(currencies.items())}
+        return dict(sorted(currencies.items()))
 
     def currency_rate_periods(self) -> list[tuple[str, datetime, datetime | None, Decimal]]:
         """(currency, valid_from, valid_to, usd_per_unit): each rate until the next one starts."""
