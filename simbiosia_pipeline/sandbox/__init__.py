@@ -87,8 +87,9 @@ ElevenLabs (``GET /v1/convai/conversations`` and ``/v1/convai/conversations/{id}
   ``termination_reasons``, ``sort_direction=desc``, ``summary_mode``. The spec's other
   filters are answered 422 ("not implemented"), never silently ignored.
 * Lifecycle: ``initiated`` (the second or so before a phone call is accepted), then
-  ``in-progress`` (``call_duration_secs`` = seconds elapsed, transcript so far) → ``processing`` (5 s to a few minutes after the end, ~1 % for hours) → ``done``
-  (~95 %) or ``failed``. ``metadata.cost`` (credits) and every amount in
+  ``in-progress`` (``call_duration_secs`` = seconds elapsed, transcript so far) →
+  ``processing`` (5 s to a few minutes after the end, ~1 % for hours) → ``done`` (~95 %)
+  or ``failed``. ``metadata.cost`` (credits) and the nullable amounts of
   ``metadata.charging`` are null until final, when ``cost = call_charge + llm_charge``;
   ``charging.tier``/``is_burst``/``dev_discount`` are present from the start.
   ``analysis`` is null until ``done`` and stays null for ``failed`` (which has
