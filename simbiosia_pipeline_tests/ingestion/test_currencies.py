@@ -11,7 +11,9 @@ import pytest
 
 from simbiosia_pipeline.assets.raw import twilio_calls
 from simbiosia_pipeline.assets.raw_checks import CONVERTIBLE_TO_USD
+from simbiosia_pipeline.report import print_report
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE, Sandbox, SandboxConfig, start_sandbox_server
+from simbiosia_pipeline.sources.windows import Window
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.workspaces import load_directory
 from simbiosia_pipeline_tests import expected
@@ -82,7 +84,9 @@ def test_an_account_in_eur_is_converted_at_the_rate_of_each_calls_start(
     assert check.passed
 
 
-def test_an_account_in_a_currency_without_a_rate_is_stored_counted_and_flagged(warehouse_env):
+def test_an_account_in_a_currency_without_a_rate_is_stored_counted_and_flagged(
+    warehouse_env, capsys
+):
     sandbox = Sandbox(SandboxConfig(seed=13, scale=1.0, now=NOW, price_unit="JPY"))
     assert "JPY" not in load_directory(WORKSPACES_FILE).pricing.usd_per_currency_unit
     with start_sandbox_server(sandbox) as server:
@@ -107,3 +111,6 @@ def test_an_account_in_a_currency_without_a_rate_is_stored_counted_and_flagged(w
         assert sum(unconverted for _, unconverted, _ in stored.values()) == len(priced)
         assert all(cost == 0 for cost, _, _ in stored.values())  # never summed as USD
         assert_snapshots_equal_truth(conn, sandbox, START, END)
+    print_report(Window(START, END))
+    report = capsys.readouterr().out
+    assert f"{len(priced)} Twilio call(s) priced in a currency without a USD rate" in report
