@@ -142,9 +142,10 @@ def agent_owner(directory: Directory, agent_id: str) -> int | None:
 
 def usd_per_unit(directory: Directory, currency: str | None, at: datetime) -> Decimal | None:
     """USD per unit of ``currency`` at ``at``: 1 for USD, the dated rate, or None (no rate)."""
-    if currency == "USD":
+    code = (currency or "").upper()  # ISO 4217 codes, which Twilio writes in capitals
+    if code == "USD":
         return Decimal(1)
-    rates = directory.pricing.usd_per_currency_unit.get(currency or "", ())
+    rates = directory.pricing.usd_per_currency_unit.get(code, ())
     in_force = [r for r in rates if r.valid_from <= at]
     return max(in_force, key=lambda r: r.valid_from).rate if in_force else None
 
