@@ -1,4 +1,5 @@
-"""The workspace directory: who owns which phone number and agent, when, and what a credit costs.
+"""The workspace directory: who owns which phone number and agent, when, and what a credit (and a
+unit of each other currency Twilio may bill in) costs in USD.
 
 A ``Directory`` that exists is valid: field rules are checked on each entry and the rules that
 span entries (unique ids, one owner per number at any instant, one workspace per agent, a
@@ -194,11 +195,19 @@ class CurrencyRate(_Strict):
     rate: ExactDecimal = Field(gt=0)
 
 
+def _dated_rates(rates: tuple[Any, ...]) -> tuple[Any, ...]:
+    """At least one rate, none starting at the same instant as another, in order of start."""
+    if not rates:
+        raise PydanticCustomError("rates", "at least one rate is needed", {})
+    starts = [rate.valid_from for rate in rates]
+    if len(set(starts)) != len(starts):
+        raise PydanticCustomError("rates", "two rates start at the same instant", {})
+    return tuple(sorted(rates, key=lambda rate: rate.valid_from))
+
+
 # YAML lists arrive as lists: a list of rates, each strict, dated without overlap (an error
 # names its currency).
-_RateList = Annotated[
-    tuple[CurrencyRate, ...], Field(strict=False), AfterValidator(lambda r: _dated_rates(r))
-]
+_RateList = Annotated[tuple[CurrencyRate, ...], Field(strict=False), AfterValidator(_dated_rates)]
 # ISO 4217: three capital letters, as Twilio writes ``price_unit``.
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 
@@ -248,16 +257,6 @@ class Pricing(_Strict):
             for code, rates in self.usd_per_currency_unit.items()
             for rate, following in zip(rates, (*rates[1:], None), strict=True)
         ]
-
-
-def _dated_rates(rates: tuple[Any, ...]) -> tuple[Any, ...]:
-    """At least one rate, none starting at the same instant as another, in order of start."""
-    if not rates:
-        raise PydanticCustomError("rates", "at least one rate is needed", {})
-    starts = [rate.valid_from for rate in rates]
-    if len(set(starts)) != len(starts):
-        raise PydanticCustomError("rates", "two rates start at the same instant", {})
-    return tuple(sorted(rates, key=lambda rate: rate.valid_from))
 
 
 class Conflict(BaseModel):
