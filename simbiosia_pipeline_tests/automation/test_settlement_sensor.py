@@ -194,3 +194,18 @@ def test_unanswered_calls_never_hold_settlement_back(warehouse_env, capsys):
             ).fetchone()[0]
             assert nulls == len(unanswered_unpriced)
             assert_snapshots_equal_truth(conn, sandbox, START, END)
+
+
+def test_unanswered_calls_priced_zero_settle_the_same(warehouse_env, capsys):
+    """The sandbox's old behaviour ("0.00000" on unanswered calls, after a delay) gives the same
+    snapshots and the same pending count: the pipeline handles both."""
+    later = T + timedelta(days=4)
+    sandbox = Sandbox(SandboxConfig(seed=3, scale=1.0, now=later, zero_price_unanswered=True))
+    with start_sandbox_server(sandbox) as server:
+        materialize_pipeline(server.url, START, END)
+    truth = sandbox.twilio_calls(START, END)
+    assert {c["price"] for c in truth if c["status"] in UNANSWERED} == {"0.00000"}
+    with connect(warehouse_env) as conn:
+        assert_snapshots_equal_truth(conn, sandbox, START, END)
+        assert unsettled(conn) == 0
+    assert reported_pending(capsys) == 0
