@@ -11,7 +11,8 @@ from simbiosia_pipeline.warehouse.connection import connect, resolve_database_ur
 WORKSPACE_COSTS = """
 WITH twilio AS (
     SELECT workspace_id, sum(total_calls) AS calls, sum(real_minutes) AS minutes,
-           sum(total_cost) AS usd, sum(unpriced_calls) AS unpriced
+           sum(total_cost) AS usd, sum(unpriced_calls) AS unpriced,
+           sum(unconverted_calls) AS unconverted
       FROM public.twilio_snapshots
      WHERE snapshot_date >= %(start)s AND snapshot_date < %(end)s
      GROUP BY 1
@@ -31,7 +32,8 @@ SELECT workspaces.id, workspaces.name,
        coalesce(elevenlabs.conversations, 0), coalesce(elevenlabs.credits, 0),
        coalesce(elevenlabs.usd, 0),
        coalesce(twilio.usd, 0) + coalesce(elevenlabs.usd, 0),
-       coalesce(twilio.unpriced, 0) + coalesce(elevenlabs.unsettled, 0)
+       coalesce(twilio.unpriced, 0) + coalesce(elevenlabs.unsettled, 0),
+       coalesce(twilio.unconverted, 0)
   FROM public.workspaces
   LEFT JOIN twilio ON twilio.workspace_id = workspaces.id
   LEFT JOIN elevenlabs ON elevenlabs.workspace_id = workspaces.id
@@ -47,13 +49,24 @@ HEADER = (
 def print_report(window: Window) -> None:
     with connect(resolve_database_url()) as conn:
         rows = conn.execute(WORKSPACE_COSTS, {"start": window.start, "end": window.end}).fetchall()
-    click.echo(f"\nCosts per workspace, {window} (pending = costs not final yet):")
+    click.echo(
+        f"\nCosts per workspace, {window} (pending = costs that may still change: answered calls"
+        " not priced yet, conversations not finished):"
+    )
     click.echo(HEADER)
     totals = [0] * 8
-    for workspace_id, name, *figures in rows:
+    unconverted = 0
+    for workspace_id, name, *figures, workspace_unconverted in rows:
         click.echo(_line(str(workspace_id), name, figures))
         totals = [total + figure for total, figure in zip(totals, figures, strict=True)]
+        unconverted += workspace_unconverted
     click.echo(_line("", "all workspaces", totals))
+    if unconverted:
+        click.echo(
+            f"{unconverted} Twilio call(s) priced in a currency without a USD rate are not in "
+            "these USD totals: add the rate under pricing.usd_per_currency_unit in the "
+            "workspaces file (see the check prices_convertible_to_usd)."
+        )
 
 
 def _line(workspace_id: str, name: str, figures: list) -> str:

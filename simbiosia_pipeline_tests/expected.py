@@ -26,6 +26,8 @@ from simbiosia_pipeline.workspaces import Directory, normalize_e164
 
 OUTBOUND = frozenset({"outbound-api", "trunking-terminating"})
 FINAL_CONVERSATION_STATUSES = frozenset({"done", "failed"})
+# Twilio never prices a call nobody answered; its null price is final, a cost of 0.
+UNANSWERED_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled"})
 LEAD_LOOKBACK = timedelta(hours=24)
 SIP_MATCH_TOLERANCE = timedelta(seconds=120)
 MAX_CHAIN_DEPTH = 10
@@ -49,6 +51,7 @@ class TwilioSnapshot:
     total_duration: int
     real_minutes: int
     unpriced_calls: int
+    unconverted_calls: int
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class ElevenLabsSnapshot:
     free_llm_dollars_consumed: Decimal
     dev_discount: int
     unsettled_conversations: int
+    total_cost_fiat: Decimal
+    voice_surcharge_charge: Decimal
+    total_credits_charged: Decimal
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,31 @@ def agent_owner(directory: Directory, agent_id: str) -> int | None:
         if agent_id in workspace.agents:
             return workspace.id
     return None
+
+
+def usd_per_unit(directory: Directory, currency: str | None, at: datetime) -> Decimal | None:
+    """USD per unit of ``currency`` at ``at``: 1 for USD, the dated rate, or None (no rate)."""
+    code = (currency or "").upper()  # ISO 4217 codes, which Twilio writes in capitals
+    if code == "USD":
+        return Decimal(1)
+    rates = directory.pricing.usd_per_currency_unit.get(code, ())
+    in_force = [r for r in rates if r.valid_from <= at]
+    return max(in_force, key=lambda r: r.valid_from).rate if in_force else None
+
+
+def twilio_cost_pending(call: Call) -> bool:
+    """A null price that may still change: anything but an unanswered call."""
+    return call.get("price") is None and call["status"] not in UNANSWERED_STATUSES
+
+
+def twilio_usd(call: Call, directory: Directory) -> Decimal | None:
+    """|price| in USD at the rate of the call's start; 0 for an unanswered call; None while
+    pending or when the currency has no rate."""
+    price = _decimal(call.get("price"))
+    if price is None:
+        return None if twilio_cost_pending(call) else Decimal(0)
+    rate = usd_per_unit(directory, call.get("price_unit"), call_time(call))
+    return None if rate is None else abs(price) * rate
 
 
 def usd_per_credit(directory: Directory, at: datetime) -> Decimal | None:
@@ -227,16 +258,20 @@ def twilio_snapshots(
         buckets[(attribution[call["sid"]].workspace_id, hour_of(call_time(call)))].append(call)
     snapshots = {}
     for (workspace_id, hour), bucket in buckets.items():
-        prices = [_decimal(call.get("price")) for call in bucket]
+        usd = [twilio_usd(call, directory) for call in bucket]
         durations = [int(call["duration"]) for call in bucket if call.get("duration") is not None]
         snapshots[(workspace_id, hour)] = TwilioSnapshot(
             workspace_id=workspace_id,
             snapshot_date=hour,
             total_calls=len(bucket),
-            total_cost=sum((abs(p) for p in prices if p is not None), Decimal(0)),
+            total_cost=sum((amount for amount in usd if amount is not None), Decimal(0)),
             total_duration=sum(durations),
             real_minutes=sum(-(-d // 60) for d in durations if d > 0),
-            unpriced_calls=sum(p is None for p in prices),
+            unpriced_calls=sum(twilio_cost_pending(call) for call in bucket),
+            unconverted_calls=sum(
+                call.get("price") is not None and amount is None
+                for call, amount in zip(bucket, usd, strict=True)
+            ),
         )
     return snapshots
 
@@ -259,6 +294,10 @@ def elevenlabs_snapshots(
         values = (_decimal(_charging(c).get(field)) for c in bucket)
         return sum((v for v in values if v is not None), Decimal(0))
 
+    def metadata_total(bucket, field) -> Decimal:
+        values = (_decimal(c["metadata"].get(field)) for c in bucket)
+        return sum((v for v in values if v is not None), Decimal(0))
+
     snapshots = {}
     for (workspace_id, hour), bucket in buckets.items():
         costs = (_decimal(c["metadata"].get("cost")) for c in bucket)
@@ -278,6 +317,10 @@ def elevenlabs_snapshots(
             unsettled_conversations=sum(
                 c["status"] not in FINAL_CONVERSATION_STATUSES for c in bucket
             ),
+            total_cost_fiat=metadata_total(bucket, "cost_fiat"),
+            voice_surcharge_charge=total(bucket, "voice_surcharge_charge"),
+            total_credits_charged=metadata_total(bucket, "cost")
+            + total(bucket, "voice_surcharge_charge"),
         )
     return snapshots
 

@@ -13,7 +13,9 @@ with raw_totals as (
         coalesce(sum(free_minutes_consumed), 0) as free_minutes,
         coalesce(sum(free_llm_dollars_consumed), 0) as free_llm_dollars,
         count(*) filter (where dev_discount) as dev_discount,
-        count(*) filter (where status not in ('done', 'failed')) as unsettled
+        count(*) filter (where {{ elevenlabs_cost_pending('status') }}) as unsettled,
+        coalesce(sum(cost_fiat), 0) as cost_fiat,
+        coalesce(sum(voice_surcharge_charge), 0) as voice_surcharge
     from {{ source('raw', 'elevenlabs_conversations') }}
     where {{ in_window('start_time') }}
 ),
@@ -29,7 +31,9 @@ snapshot_totals as (
         coalesce(sum(free_minutes_consumed), 0) as free_minutes,
         coalesce(sum(free_llm_dollars_consumed), 0) as free_llm_dollars,
         coalesce(sum(dev_discount), 0) as dev_discount,
-        coalesce(sum(unsettled_conversations), 0) as unsettled
+        coalesce(sum(unsettled_conversations), 0) as unsettled,
+        coalesce(sum(total_cost_fiat), 0) as cost_fiat,
+        coalesce(sum(voice_surcharge_charge), 0) as voice_surcharge
     from {{ ref('elevenlabs_snapshots') }}
     where {{ in_window('snapshot_date') }}
 )
@@ -38,9 +42,11 @@ select raw_totals.*, snapshot_totals.*
 from raw_totals, snapshot_totals
 where (raw_totals.conversations, raw_totals.cost, raw_totals.duration, raw_totals.llm_price,
        raw_totals.llm_charge, raw_totals.call_charge, raw_totals.free_minutes,
-       raw_totals.free_llm_dollars, raw_totals.dev_discount, raw_totals.unsettled)
+       raw_totals.free_llm_dollars, raw_totals.dev_discount, raw_totals.unsettled,
+       raw_totals.cost_fiat, raw_totals.voice_surcharge)
     is distinct from
       (snapshot_totals.conversations, snapshot_totals.cost, snapshot_totals.duration,
        snapshot_totals.llm_price, snapshot_totals.llm_charge, snapshot_totals.call_charge,
        snapshot_totals.free_minutes, snapshot_totals.free_llm_dollars,
-       snapshot_totals.dev_discount, snapshot_totals.unsettled)
+       snapshot_totals.dev_discount, snapshot_totals.unsettled,
+       snapshot_totals.cost_fiat, snapshot_totals.voice_surcharge)

@@ -16,17 +16,20 @@ def workspace_directory(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """The workspaces, the phone numbers and ElevenLabs agents each one owns (with validity
-    periods), their budgets, and the USD price of an ElevenLabs credit over time.
+    periods), their budgets, and over time the USD price of an ElevenLabs credit and of a unit of
+    each other currency Twilio may price calls in.
 
     Reads the file named by SIMBIOSIA_WORKSPACES_FILE (default: the sandbox's) and replaces the
     warehouse tables ``workspaces``, ``workspace_phones``, ``workspace_agents``,
-    ``workspace_budgets``, ``elevenlabs_credit_rates`` and ``workspace_directory`` in one
+    ``workspace_budgets``, ``elevenlabs_credit_rates``, ``currency_rates`` and
+    ``workspace_directory`` in one
     transaction: loading the same file again changes nothing (even ``created_at`` stays). An
     invalid file fails with every problem and its line, and the warehouse keeps the previous
     directory.
 
     Its data version is a hash of what the file says (not of comments or layout). After an edit,
-    the metadata ``restate_from`` names the earliest moment whose attribution changed, and the
+    the metadata ``restate_from`` names the earliest moment whose attribution or currency
+    conversion changed, and the
     directory restatement sensor rebuilds the hourly models from there on.
     """
     path = Settings.from_env().workspaces_file
@@ -45,6 +48,7 @@ def workspace_directory(
             "phone_assignments": summary.phone_assignments,
             "agents": summary.agents,
             "credit_rates": summary.credit_rates,
+            "currency_rates": summary.currency_rates,
             "catch_all_workspace": directory.catch_all_workspace,
             "content_hash": summary.content_hash,
             # Read by the restatement sensor: the history this load re-attributes.

@@ -18,6 +18,7 @@ import dagster as dg
 from simbiosia_pipeline.assets.raw_checks import evaluate_raw_checks, raw_check_specs
 from simbiosia_pipeline.partitions import HOURLY
 from simbiosia_pipeline.settings import ConfigurationError, Settings
+from simbiosia_pipeline.sources.pending import twilio_cost_pending
 from simbiosia_pipeline.sources.records import RecordError, conversation_row, is_final, twilio_row
 from simbiosia_pipeline.sources.resources import SourceApis
 from simbiosia_pipeline.sources.twilio import SourceAuthError
@@ -49,22 +50,21 @@ RANGE_IN_ONE_RUN = dg.BackfillPolicy.single_run()
 BULK_TAG = "simbiosia/bulk"
 PERMANENT_ERRORS = (SourceAuthError, RecordError, ConfigurationError)
 
-FINAL_TWILIO_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
-
 
 @dataclass
 class TwilioTally:
     calls: int = 0
-    unpriced_final: int = 0
-    price_usd: Decimal = Decimal(0)
+    pending: int = 0
+    # Σ |price| per currency (price_unit): amounts in different currencies are never added up.
+    prices: dict[str, Decimal] = field(default_factory=dict)
 
     def add(self, call: dict) -> None:
         self.calls += 1
         price = call.get("price")
-        if price is None:
-            self.unpriced_final += call.get("status") in FINAL_TWILIO_STATUSES
-        else:
-            self.price_usd += abs(Decimal(str(price)))
+        self.pending += twilio_cost_pending(call.get("status"), price)
+        if price is not None:
+            unit = str(call.get("price_unit"))
+            self.prices[unit] = self.prices.get(unit, Decimal(0)) + abs(Decimal(str(price)))
 
 
 @dataclass
@@ -202,7 +202,8 @@ def twilio_calls(
     started). Twilio filters calls by whole UTC days, so each day the window touches is listed
     once (1000 calls a page) and the window's calls are kept, one per ``sid`` — Twilio's pages
     can repeat records; the most recently updated copy wins. ``price`` stays NULL until Twilio
-    rates the call; the settlement sensor re-runs such hours until it lands.
+    rates a completed call (the settlement sensor re-runs such hours until it lands) and for good
+    on unanswered calls, which are settled at 0 (``sources/pending.py``).
 
     Idempotent: the window is deleted and re-inserted in one transaction.
     """
@@ -221,8 +222,9 @@ def twilio_calls(
             **_common_metadata(window, writer, elapsed, fetched.stats),
             "days_listed": fetched.days_listed,
             "duplicates_dropped": fetched.duplicates_dropped,
-            "unpriced_final_calls": tally.unpriced_final,
-            "price_usd_total": str(tally.price_usd),
+            "pending_calls": tally.pending,
+            "price_usd_total": str(tally.prices.get("USD", Decimal(0))),
+            "price_totals_by_currency": {unit: str(total) for unit, total in tally.prices.items()},
         },
         check_results=checks,
     )

@@ -3,7 +3,10 @@
 They run inside the raw asset: they see exactly the window just written, and cost no step of
 their own (a step is a process and a second or more of a run). The window checks are blocking:
 when one fails, the snapshots of that run are not rebuilt from the bad load. The settlement-age
-check looks at the whole table and only warns: it is for a person, not a reason to stop.
+check looks at the whole table and only warns: it is for a person, not a reason to stop. The
+currency check (Twilio) fails without blocking: calls priced in a currency the workspaces file
+gives no USD rate for are stored and counted (``twilio_snapshots.unconverted_calls``) but left out
+of the USD totals, and the check says which currency and how to add its rate.
 """
 
 from __future__ import annotations
@@ -14,30 +17,45 @@ import dagster as dg
 import psycopg
 from psycopg import sql
 
+from simbiosia_pipeline.sources.pending import CONVERSATION_PENDING_SQL, TWILIO_PENDING_SQL
 from simbiosia_pipeline.sources.windows import Window
 from simbiosia_pipeline.warehouse.writer import RawTable
 
 UNIQUE_IDS = "unique_ids"
 AMOUNT_SIGNS = "amounts_have_the_expected_sign"
 SETTLED_IN_TIME = "no_unsettled_record_beyond_max_age"
+CONVERTIBLE_TO_USD = "prices_convertible_to_usd"
 
 # Twilio reports charges as negative prices; ElevenLabs costs and charges are non-negative.
 _SIGN_VIOLATIONS = {
     "twilio_calls": "price > 0",
     "elevenlabs_conversations": (
         "cost < 0 OR llm_charge < 0 OR call_charge < 0 OR llm_price < 0"
-        " OR free_minutes_consumed < 0 OR free_llm_dollars_consumed < 0"
+        " OR free_minutes_consumed < 0 OR free_llm_dollars_consumed < 0 OR cost_fiat < 0"
+        " OR platform_charge < 0 OR platform_price < 0 OR voice_surcharge_charge < 0"
+        " OR analysis_charge < 0 OR analysis_price < 0"
     ),
 }
-# Costs still pending: a Twilio call not yet priced, a conversation not yet done or failed.
+# Costs still pending, by the one definition of each API (sources/pending.py).
 _UNSETTLED = {
-    "twilio_calls": "price IS NULL",
-    "elevenlabs_conversations": "status NOT IN ('done', 'failed')",
+    "twilio_calls": TWILIO_PENDING_SQL,
+    "elevenlabs_conversations": CONVERSATION_PENDING_SQL,
 }
 
 
 def raw_check_specs(asset_key: list[str]) -> list[dg.AssetCheckSpec]:
+    currency = [
+        dg.AssetCheckSpec(
+            CONVERTIBLE_TO_USD,
+            asset=dg.AssetKey(asset_key),
+            description=(
+                "Every price of the window is in USD or in a currency the workspaces file gives "
+                "a USD rate for (pricing.usd_per_currency_unit); others are left out of USD totals."
+            ),
+        )
+    ]
     return [
+        *(currency if asset_key[-1] == "twilio_calls" else []),
         dg.AssetCheckSpec(
             UNIQUE_IDS,
             asset=dg.AssetKey(asset_key),
@@ -93,7 +111,9 @@ def evaluate_raw_checks(
         ),
         {"cutoff": settled_by},
     ).fetchone()
+    currency = [unconverted_currencies_check(conn, window)] if table.name == "twilio_calls" else []
     return [
+        *currency,
         dg.AssetCheckResult(
             check_name=UNIQUE_IDS, passed=duplicates == 0, metadata={"duplicates": duplicates}
         ),
@@ -107,3 +127,53 @@ def evaluate_raw_checks(
             metadata={"overdue_records": overdue, "oldest": oldest.isoformat() if oldest else ""},
         ),
     ]
+
+
+# Priced calls of the window, by currency other than USD; `{no_rate}` narrows them to those
+# without a USD rate in force at their start.
+_UNCONVERTED_SQL = """
+SELECT coalesce(upper(calls.price_unit), '(none)') AS currency, count(*), min(calls.event_time)
+  FROM raw.twilio_calls AS calls
+ WHERE calls.event_time >= %(start)s AND calls.event_time < %(end)s
+   AND calls.price IS NOT NULL
+   AND upper(coalesce(calls.price_unit, '')) <> 'USD'
+   {no_rate}
+ GROUP BY 1
+ ORDER BY 1
+"""
+_NO_RATE = """
+   AND NOT EXISTS (
+        SELECT FROM public.currency_rates AS rate
+         WHERE rate.currency = upper(calls.price_unit)
+           AND rate.valid_from <= calls.event_time
+           AND (rate.valid_to IS NULL OR calls.event_time < rate.valid_to))
+"""
+
+
+def unconverted_currencies_check(conn: psycopg.Connection, window: Window) -> dg.AssetCheckResult:
+    """Fails naming each currency of the window without a USD rate, and how to add one."""
+    # Before the first directory load there is no rate table, hence no rate for any currency.
+    have_rates = conn.execute("SELECT to_regclass('public.currency_rates')").fetchone()[0]
+    query = _UNCONVERTED_SQL.format(no_rate=_NO_RATE if have_rates else "")
+    rows = conn.execute(query, {"start": window.start, "end": window.end}).fetchall()
+    problems = [unconverted_message(currency, calls, first) for currency, calls, first in rows]
+    return dg.AssetCheckResult(
+        check_name=CONVERTIBLE_TO_USD,
+        passed=not rows,
+        description=" ".join(problems) or None,
+        metadata={
+            "unconverted_calls": sum(calls for _currency, calls, _first in rows),
+            "currencies": ", ".join(currency for currency, _calls, _first in rows),
+            "problem": " ".join(problems),
+        },
+    )
+
+
+def unconverted_message(currency: str, calls: int, first: datetime) -> str:
+    example = f'{currency}: [{{valid_from: "{first.date()}", rate: "<USD per {currency}>"}}]'
+    return (
+        f"{calls} call(s) priced in {currency} (the first at {first.isoformat()}) have no USD rate "
+        f"in force: add one to the workspaces file under pricing.usd_per_currency_unit, e.g. "
+        f"`{example}`. Until then they are stored and counted in "
+        "twilio_snapshots.unconverted_calls, but left out of the USD totals."
+    )

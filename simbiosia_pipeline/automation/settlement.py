@@ -1,9 +1,11 @@
 """Which hours still hold costs that are not final, and which of them to re-run now.
 
-Twilio rates a call some time after it ends (``price`` NULL until then); an ElevenLabs
-conversation's cost is final only at status ``done``/``failed``. Every hour holding such a
-record is re-ingested — and its snapshots restated — until the record settles, or until it is
-older than the maximum age, after which it is left to the checks and alerts.
+Twilio rates a completed call some time after it ends (``price`` NULL until then; unanswered
+calls stay NULL for good and are settled at 0); an ElevenLabs conversation's cost is final only
+at status ``done``/``failed`` — the one definition of "pending" is ``sources/pending.py``. Every
+hour holding a pending record is re-ingested — and its snapshots restated — until the record
+settles, or until it is older than the maximum age, after which it is left to the checks and
+alerts.
 
 The planning is pure (tested on its own); the sensor only feeds it the warehouse's answer.
 """
@@ -14,16 +16,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from simbiosia_pipeline.sources.pending import CONVERSATION_PENDING_SQL, TWILIO_PENDING_SQL
 from simbiosia_pipeline.sources.windows import Window
 
 HOUR = timedelta(hours=1)
 
-UNSETTLED_HOURS_SQL = """
+UNSETTLED_HOURS_SQL = f"""
 SELECT date_trunc('hour', event_time) AS hour FROM raw.twilio_calls
- WHERE price IS NULL AND event_time >= %(since)s
+ WHERE {TWILIO_PENDING_SQL} AND event_time >= %(since)s
 UNION
 SELECT date_trunc('hour', start_time) FROM raw.elevenlabs_conversations
- WHERE status NOT IN ('done', 'failed') AND start_time >= %(since)s
+ WHERE {CONVERSATION_PENDING_SQL} AND start_time >= %(since)s
 ORDER BY 1
 """
 

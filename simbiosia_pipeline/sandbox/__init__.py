@@ -45,7 +45,8 @@ Twilio (``GET /2010-04-01/Accounts/{AccountSid}/Calls.json`` and ``/Calls/{Sid}.
   only calls that have an ``end_time``. Unparseable dates: 400, code 20001.
 * Order: (start time, or creation time before the call starts) descending, then sid
   descending.
-* Paging: ``PageSize`` default 50, clamped to 1..1000 (echoed clamped). ``next_page_uri``
+* Paging: ``PageSize`` default 50; outside the spec's 1..1000 it is refused (400, code
+  20001), as are a negative ``Page`` and a ``Status`` that is not a call status. ``next_page_uri``
   carries the original filters plus ``Page=n+1&PageToken=PA<sid of the page's last
   call>`` and is null when no record follows; ``previous_page_uri`` uses ``PB<first sid>``.
   Without a token, ``Page`` is an offset in pages. The envelope has exactly the keys
@@ -56,12 +57,16 @@ Twilio (``GET /2010-04-01/Accounts/{AccountSid}/Calls.json`` and ``/Calls/{Sid}.
   no-answer, failed, canceled).
 * ``price``: null until Twilio "rates" the call, a delay after the end (30 s–10 min for
   most calls, 1–6 h for ~3 %, 48–72 h for ~0.5 %, so some outlive a 48 h settle window);
-  then a negative 5-decimal string = ceil(duration / 60) × a per-direction USD rate
-  (``generator.TWILIO_RATE_PER_MINUTE``). Unanswered calls get ``"0.00000"`` after the
-  same delay, never a permanent null. ``price_unit`` is always ``USD``.
+  then a negative 5-decimal string = ceil(duration / 60) × a per-direction rate
+  (``generator.TWILIO_RATE_PER_MINUTE``). Unanswered calls keep ``price: null`` for good,
+  as on real accounts (``SandboxConfig.zero_price_unanswered`` / ``--zero-price-unanswered``
+  brings back ``"0.00000"`` after the same delay). ``price_unit`` is the account's currency,
+  ``SandboxConfig.price_unit`` / ``--price-unit`` (default ``USD``), the same figures in it.
 * ``end_time`` is null for calls canceled before they started. ``date_updated`` is the
   latest of creation, start, answer, end and pricing at or before ``now``. Every key of
-  the Call resource is present (null when empty); dates are RFC 2822 in UTC.
+  the Call resource is present (null when empty), plus ``annotation`` as on real records;
+  ``trunk_sid`` is ``""`` on calls not over a SIP trunk and ``caller_name`` ``""`` on
+  outbound calls, as real records show; dates are RFC 2822 in UTC.
 * Unknown sid (or one not created yet): 404 code 20404. Bad/missing Basic credentials,
   or credentials of another account than the path's: 401 code 20003.
 
@@ -76,15 +81,23 @@ ElevenLabs (``GET /v1/convai/conversations`` and ``/v1/convai/conversations/{id}
   ``invalid_cursor`` (the same answer as the cursor-expiry fault).
 * ``page_size`` must be 1..100 (default 30); it and the two ``*_unix`` bounds must be
   integers, else 422 with FastAPI's ``{"detail": [{"type", "loc", "msg", "input", …}]}``.
-  ``agent_id`` and ``summary_mode=include`` are honoured, other filters are ignored.
-* Lifecycle: ``in-progress`` (``call_duration_secs`` = seconds elapsed, transcript so
-  far) → ``processing`` (5 s to a few minutes after the end, ~1 % for hours) → ``done``
-  (~95 %) or ``failed``. ``metadata.cost`` (credits) and every amount in
+  Implemented filters (validated like FastAPI, 422 otherwise): ``agent_id``, ``user_id``,
+  ``call_successful``, ``call_duration_min_secs``/``max_secs``, ``exclude_statuses``,
+  ``text_only``, ``conversation_initiation_source``, ``main_languages``,
+  ``termination_reasons``, ``sort_direction=desc``, ``summary_mode``. The spec's other
+  filters are answered 422 ("not implemented"), never silently ignored.
+* Lifecycle: ``initiated`` (the second or so before a phone call is accepted), then
+  ``in-progress`` (``call_duration_secs`` = seconds elapsed, transcript so far) →
+  ``processing`` (5 s to a few minutes after the end, ~1 % for hours) → ``done`` (~95 %)
+  or ``failed``. ``metadata.cost`` (credits) and the nullable amounts of
   ``metadata.charging`` are null until final, when ``cost = call_charge + llm_charge``;
   ``charging.tier``/``is_burst``/``dev_discount`` are present from the start.
   ``analysis`` is null until ``done`` and stays null for ``failed`` (which has
-  ``metadata.error``). ``cost_fiat`` is always null (as for conversations older than that
-  field).
+  ``metadata.error``). While not final, usage blocks are empty objects and the free
+  amounts 0, as the spec's defaults say. Once final: ``cost_fiat = llm_price +
+  platform_price`` (USD), ``platform_charge = call_charge``, ``voice_surcharge_charge``
+  (credits, not in ``cost``; a quarter of the conversations) and ``charging.analysis`` for
+  ``done`` ones.
 * ``phone_call``: ``twilio`` (``call_sid`` = the Twilio CA sid), ``sip_trunking``
   (``call_sid`` is a SIP-side id ``sip-`` + 24 hex, never a Twilio sid; join on numbers and
   time, ±60 s) or null for the web widget. ~1 % of agent/external numbers lack the ``+``.

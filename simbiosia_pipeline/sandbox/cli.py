@@ -65,6 +65,17 @@ def sandbox() -> None:
 @_rate("duplicate", "Twilio pages repeating records of the previous page.")
 @_rate("cursor-expiry", "ElevenLabs cursors refused as invalid.")
 @_rate("missing-detail", "Conversations whose detail is permanently 404.")
+@click.option(
+    "--price-unit",
+    default="USD",
+    show_default=True,
+    help="The Twilio account's currency (ISO 4217): every call price is served in it.",
+)
+@click.option(
+    "--zero-price-unanswered",
+    is_flag=True,
+    help='Price unanswered calls "0.00000" (the old sandbox) instead of null for good.',
+)
 def serve(**options) -> None:
     """Serve both APIs until Ctrl-C."""
     try:
@@ -80,6 +91,7 @@ def serve(**options) -> None:
     click.echo(f"Sandbox serving on {server.url}")
     click.echo(f"  seed {config.seed}, scale {config.scale}, {clock}")
     click.echo(f"  history from {iso_z(config.history_start)}")
+    click.echo(f"  Twilio prices in {config.price_unit}")
     click.echo(f"  TWILIO_API_BASE_URL={server.url}  ELEVENLABS_API_BASE_URL={server.url}")
     for line in credential_sources():
         click.echo(f"  {line}")
@@ -94,6 +106,8 @@ def _serve_settings(options: dict) -> tuple[SandboxConfig, FaultConfig]:
         history_start=options["history_start"] or DEFAULT_HISTORY_START,
         now=options["now"],
         days=options["days"],
+        price_unit=options["price_unit"],
+        zero_price_unanswered=options["zero_price_unanswered"],
         **credentials_from_env(),
     )
     both = options["max_concurrency"]

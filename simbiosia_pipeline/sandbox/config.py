@@ -18,6 +18,7 @@ from simbiosia_pipeline.sandbox.credentials import (
 
 DEFAULT_HISTORY_START = datetime(2025, 8, 1, tzinfo=UTC)
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,9 @@ class SandboxConfig:
       kept out of ``repr`` so a logged config never shows them.
     * ``anomalies``: records served altered (bad input for tests), by record id; see
       ``anomalies.py``. Empty by default.
+    * ``price_unit``: the account's currency (ISO 4217), in which every Twilio price is served.
+    * ``zero_price_unanswered``: price unanswered calls ``"0.00000"`` after the rating delay
+      (the sandbox's first behaviour) instead of leaving them null for good as real accounts do.
     """
 
     seed: int = 7
@@ -45,8 +49,12 @@ class SandboxConfig:
     twilio_auth_token: str = field(default=DEFAULT_TWILIO_AUTH_TOKEN, repr=False)
     elevenlabs_api_key: str = field(default=DEFAULT_ELEVENLABS_API_KEY, repr=False)
     anomalies: Mapping[str, Anomaly | Mapping[str, Any]] = field(default_factory=dict)
+    price_unit: str = "USD"
+    zero_price_unanswered: bool = False
 
     def __post_init__(self) -> None:
+        if not _CURRENCY.match(self.price_unit):
+            raise ValueError(f"price_unit must be an ISO 4217 code, e.g. EUR: {self.price_unit!r}")
         object.__setattr__(self, "anomalies", anomalies_of(self.anomalies))
         if self.scale < 0:
             raise ValueError(f"scale must be >= 0, got {self.scale}")

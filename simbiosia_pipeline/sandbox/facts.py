@@ -23,7 +23,8 @@ class CallFact:
     ``started`` is None for calls canceled while still queued (they never get a start
     time); ``answered`` is None for every unanswered call. ``ended`` is when the call
     reaches ``final_status``. ``price`` is the final (negative or zero) charge, visible
-    from ``priced`` on.
+    from ``priced`` on; both are None for a call Twilio never prices (an unanswered call:
+    its price stays null for good).
     """
 
     sid: str
@@ -36,8 +37,8 @@ class CallFact:
     ended: int
     final_status: str
     duration: int
-    price: Decimal
-    priced: int
+    price: Decimal | None
+    priced: int | None
     parent_sid: str | None = None
     trunk_sid: str | None = None
     phone_number_sid: str | None = None
@@ -60,7 +61,9 @@ class CallFact:
 
     def transitions(self) -> tuple[int, ...]:
         """Every moment the rendered resource changes (creation included)."""
-        moments = [self.created, self.ended, self.priced]
+        moments = [self.created, self.ended]
+        if self.priced is not None:
+            moments.append(self.priced)
         if self.started is not None:
             moments.append(self.started)
         if self.answered is not None:
@@ -118,10 +121,27 @@ class Charging:
     call_charge: int
     free_minutes_consumed: float
     free_llm_dollars_consumed: float
+    # The 2026 fields. platform_charge: the non-LLM credits (= call_charge); platform_price and
+    # analysis_price: USD; voice_surcharge_charge: credits of the voice actor reward, which
+    # ``cost`` leaves out; analysis_charge: credits of post-call analysis (None: no analysis ran).
+    platform_price: float = 0.0
+    voice_surcharge_charge: int = 0
+    analysis_charge: int | None = None
+    analysis_price: float | None = None
 
     @property
     def cost(self) -> int:
+        """Credits, as ElevenLabs documents it: ``call_charge + llm_charge``."""
         return self.call_charge + self.llm_charge
+
+    @property
+    def platform_charge(self) -> int:
+        return self.call_charge
+
+    @property
+    def cost_fiat(self) -> float:
+        """USD, as ElevenLabs documents it: ``llm_price + platform_price`` (exact in decimal)."""
+        return float(Decimal(str(self.llm_price)) + Decimal(str(self.platform_price)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,13 +177,15 @@ class ConversationFact:
             return self.final_status
         if now >= self.ended:
             return "processing"
+        if now < self.accepted:
+            return "initiated"  # the call is set up but not accepted yet (a second or so)
         return "in-progress"
 
     def elapsed_at(self, now: int) -> int:
         return min(self.duration, max(0, now - self.started))
 
     def transitions(self) -> tuple[int, ...]:
-        return (self.started, self.ended, self.processed)
+        return (self.started, self.accepted, self.ended, self.processed)
 
 
 @dataclass(frozen=True, slots=True)

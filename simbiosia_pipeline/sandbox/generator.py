@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import accumulate
@@ -82,7 +83,8 @@ BATCH_SHARE = 0.35
 FAILED_CONVERSATION_SHARE = 0.05
 UNPREFIXED_NUMBER_SHARE = 0.01
 
-# Twilio USD per started minute, by direction (billed minutes = ceil(duration / 60)).
+# Twilio price per started minute, by direction (billed minutes = ceil(duration / 60)), in the
+# account's currency (SandboxConfig.price_unit: the same figures whatever the unit).
 TWILIO_RATE_PER_MINUTE = {
     "outbound-api": Decimal("0.0140"),
     "outbound-dial": Decimal("0.0140"),
@@ -106,6 +108,11 @@ LLM_USD_PER_MTOK = {
     "gpt-4o-mini": (0.15, 0.075, 0.60),
 }
 FALLBACK_MODEL = "gemini-2.5-flash-lite"
+# USD per call minute of the platform (the fiat analogue of CALL_CREDITS_PER_MINUTE), credits per
+# minute of the voice actor reward on voices that carry one, and the share of such conversations.
+PLATFORM_USD_PER_MINUTE = Decimal("0.08")
+VOICE_SURCHARGE_CREDITS_PER_MINUTE = 40
+VOICE_SURCHARGE_SHARE = 0.25
 
 _US_AREA_CODES = ("352", "407", "813", "305", "786", "212", "646")
 # (items, cumulative weights)
@@ -116,8 +123,16 @@ _OUTCOMES = (("success", "failure", "unknown"), (45, 80, 100))
 class HourGenerator:
     """Turns (seed, scale, layout, history start) into the facts of any UTC hour."""
 
-    def __init__(self, seed: int, scale: float, history_start: int, layout: Layout) -> None:
+    def __init__(
+        self,
+        seed: int,
+        scale: float,
+        history_start: int,
+        layout: Layout,
+        zero_price_unanswered: bool = False,
+    ) -> None:
         self._seed = seed
+        self._zero_price_unanswered = zero_price_unanswered
         self._scale = scale
         self._history_start = history_start
         self._layout = layout
@@ -143,7 +158,7 @@ class HourGenerator:
         if start < self._history_start:
             return HourFacts(hour, (), ())
         rng = seeded_rng(self._seed, "primary", hour)
-        out = _Records(rng, hour)
+        out = _Records(rng, hour, self._zero_price_unanswered)
         for agent in self._layout.agents:
             per_day = PHONE_EVENTS_PER_DAY_TOTAL if agent.channel == "phone" else WEB_EVENTS_PER_DAY
             mean = self._scale * agent.share * hourly_rate(per_day, start, agent.timezone)
@@ -167,7 +182,7 @@ class HourGenerator:
         if start < self._history_start:
             return HourFacts(hour, (), ())
         rng = seeded_rng(self._seed, "callbacks", hour)
-        out = _Records(rng, hour)
+        out = _Records(rng, hour, self._zero_price_unanswered)
         mean = self._scale * hourly_rate(UNOWNED_CALLBACKS_PER_DAY, start, "Europe/Madrid")
         for _ in range(poisson(rng, mean)):
             at = start + rng.randrange(HOUR)
@@ -403,6 +418,11 @@ class HourGenerator:
                 alnum_id("btcal_", self._seed, agent.agent_id, day),
                 "btcrec_" + random_alnum(rng, 26),
             )
+        charging = _charging(rng, agent, duration, turns)
+        # The 2026 charges come from a stream of their own, so every other draw stays the same.
+        charging = _platform_and_extras(
+            seeded_rng(self._seed, "charges", conv_id), charging, duration, failed
+        )
         return ConversationFact(
             conversation_id=conv_id,
             agent_id=agent.agent_id,
@@ -413,7 +433,7 @@ class HourGenerator:
             final_status="failed" if failed else "done",
             phone=leg,
             batch=batch,
-            charging=_charging(rng, agent, duration, turns),
+            charging=charging,
             turns=turns,
             outcome="unknown" if failed else outcome,
             summary=summary,
@@ -429,9 +449,10 @@ class HourGenerator:
 class _Records:
     """The records of one hour being generated, sharing that hour's RNG stream."""
 
-    def __init__(self, rng: SandboxRandom, hour: int) -> None:
+    def __init__(self, rng: SandboxRandom, hour: int, zero_price_unanswered: bool) -> None:
         self.rng = rng
         self.hour = hour
+        self._zero_price_unanswered = zero_price_unanswered
         self._calls: list[CallFact] = []
         self._conversations: list[ConversationFact] = []
 
@@ -452,11 +473,15 @@ class _Records:
         queue_ms: int = 0,
     ) -> CallFact:
         duration = ended - started if answered is not None and started is not None else 0
-        if answered is None:
-            price = ZERO_PRICE
-        else:
+        priced: int | None = ended + _rating_delay(self.rng)  # drawn always: the stream stays
+        price: Decimal | None
+        if answered is not None:
             minutes = math.ceil(duration / 60)
             price = -(TWILIO_RATE_PER_MINUTE[direction] * minutes).quantize(_CENT_FRACTION)
+        elif self._zero_price_unanswered:
+            price = ZERO_PRICE  # the sandbox's old behaviour, kept behind a flag
+        else:
+            price = priced = None  # as real accounts show: unanswered calls are never priced
         fact = CallFact(
             sid=call_sid(self.rng, self.hour),
             direction=direction,
@@ -469,7 +494,7 @@ class _Records:
             final_status=status,
             duration=duration,
             price=price,
-            priced=ended + _rating_delay(self.rng),
+            priced=priced,
             parent_sid=parent_sid,
             trunk_sid=trunk_sid,
             phone_number_sid=phone_number_sid,
@@ -595,4 +620,31 @@ def _charging(rng: SandboxRandom, agent: Agent, duration: int, turns: tuple[Turn
         call_charge=call_charge,
         free_minutes_consumed=free_minutes,
         free_llm_dollars_consumed=free_llm,
+    )
+
+
+def _platform_and_extras(
+    rng: SandboxRandom, charging: Charging, duration: int, failed: bool
+) -> Charging:
+    """The fiat platform price, the voice actor surcharge and the post-call analysis charge."""
+    minutes = Decimal(duration) / 60
+    covered = charging.call_charge == 0  # the plan's free allowance paid for the call
+    platform_price = (
+        0.0
+        if covered
+        else float((minutes * PLATFORM_USD_PER_MINUTE).quantize(Decimal("0.0000001")))
+    )
+    surcharge = 0
+    if rng.random() < VOICE_SURCHARGE_SHARE:
+        surcharge = max(1, round(duration * VOICE_SURCHARGE_CREDITS_PER_MINUTE / 60))
+    analysis_charge = analysis_price = None
+    if not failed:  # a failed conversation gets no analysis pass
+        analysis_price = round(rng.uniform(0.0002, 0.0015), 7)
+        analysis_charge = max(1, round(analysis_price * LLM_CREDITS_PER_USD))
+    return replace(
+        charging,
+        platform_price=platform_price,
+        voice_surcharge_charge=surcharge,
+        analysis_charge=analysis_charge,
+        analysis_price=analysis_price,
     )

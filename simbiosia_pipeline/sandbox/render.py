@@ -10,18 +10,26 @@ Twilio Call (every key always present, ``null`` when empty):
 * ``ringing``, ``in-progress``: ``start_time`` set, the rest null.
 * final: ``end_time`` set (null for a call canceled before it started), ``duration`` the
   seconds from start to end as a string (``"0"`` for calls never answered), ``price`` null
-  until Twilio rates the call, then a 5-decimal string (negative; ``"0.00000"`` for
-  unanswered calls).
+  until Twilio rates the call, then a 5-decimal string (negative), in ``price_unit`` (the
+  account's currency). Unanswered calls keep ``price`` null for good, as on real accounts
+  (``"0.00000"`` after the rating delay with ``SandboxConfig.zero_price_unanswered``).
+* as on real records: ``trunk_sid`` is ``""`` on calls not over a SIP trunk, ``caller_name``
+  ``""`` on outbound calls, and an ``annotation`` key is present.
 * ``date_updated``: the latest of creation, start, answer, end and pricing up to ``now``.
 
 ElevenLabs conversation:
 
-* ``in-progress``: ``call_duration_secs`` is the time elapsed so far and the transcript
-  holds the turns spoken so far; ``cost`` null, ``charging`` holds only the plan flags
-  (``tier``, ``is_burst``, ``dev_discount``) with every amount null; ``analysis`` null.
+* ``initiated`` (a second or so, before the call is accepted), then ``in-progress``:
+  ``call_duration_secs`` is the time elapsed so far and the transcript holds the turns spoken
+  so far; ``cost``/``cost_fiat`` null, ``charging`` holds the plan flags (``tier``,
+  ``is_burst``, ``dev_discount``), empty usage blocks, free amounts 0 and every other amount
+  null; ``analysis`` null.
 * ``processing``: full duration and transcript; still no cost or analysis.
-* ``done``/``failed``: ``cost`` (credits) and the ``charging`` amounts; ``analysis`` for
-  ``done`` only (``failed`` carries ``error`` instead).
+* ``done``/``failed``: ``cost`` (credits) and the ``charging`` amounts, with ``cost =
+  call_charge + llm_charge``, ``platform_charge = call_charge``, ``cost_fiat = llm_price +
+  platform_price`` (USD) and ``voice_surcharge_charge`` (credits, not in ``cost``; 0 for most
+  voices); ``charging.analysis`` and ``analysis`` for ``done`` only (``failed`` carries
+  ``error`` instead).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ _SUBRESOURCES = (
     ("user_defined_messages", "UserDefinedMessages"),
 )
 _FINAL_CONVERSATION = ("done", "failed")
+_INBOUND = ("inbound", "trunking-originating")
 
 
 def formatted_number(address: str) -> str:
@@ -51,8 +60,9 @@ def formatted_number(address: str) -> str:
     return address
 
 
-def call_resource(fact: CallFact, now: int, account_sid: str) -> dict:
+def call_resource(fact: CallFact, now: int, account_sid: str, price_unit: str = "USD") -> dict:
     final = now >= fact.ended
+    priced = fact.priced is not None and now >= fact.priced
     started = fact.started if fact.started is not None and now >= fact.started else None
     base = f"/{TWILIO_API_VERSION}/Accounts/{account_sid}/Calls/{fact.sid}"
     return {
@@ -70,18 +80,20 @@ def call_resource(fact: CallFact, now: int, account_sid: str) -> dict:
         "start_time": None if started is None else rfc2822(started),
         "end_time": rfc2822(fact.ended) if final and fact.started is not None else None,
         "duration": str(fact.duration) if final else None,
-        "price": str(fact.price) if now >= fact.priced else None,
-        "price_unit": "USD",
+        "price": str(fact.price) if priced else None,
+        "price_unit": price_unit,
         "direction": fact.direction,
         "answered_by": None,
         "api_version": TWILIO_API_VERSION,
         "forwarded_from": None,
         "group_sid": None,
-        "caller_name": None,
+        # Real records: "" on outbound calls (no caller ID lookup), null on inbound ones.
+        "caller_name": None if fact.direction in _INBOUND else "",
         "queue_time": str(fact.queue_ms),
-        "trunk_sid": fact.trunk_sid,
+        "trunk_sid": fact.trunk_sid or "",  # real records: "" on calls not over a SIP trunk
         "uri": base + ".json",
         "subresource_uris": {key: f"{base}/{name}.json" for key, name in _SUBRESOURCES},
+        "annotation": None,  # not in the spec, present on real records
     }
 
 
@@ -155,7 +167,7 @@ def _metadata(fact: ConversationFact, now: int, status: str) -> dict:
         "call_duration_secs": fact.elapsed_at(now),
         "queue_wait_secs": None,
         "cost": fact.charging.cost if final else None,
-        "cost_fiat": None,
+        "cost_fiat": fact.charging.cost_fiat if final else None,
         "deletion_settings": {
             "deletion_time_unix_secs": None,
             "deleted_logs_at_time_unix_secs": None,
@@ -201,16 +213,28 @@ def _metadata(fact: ConversationFact, now: int, status: str) -> dict:
 
 def _charging(charging: Charging, final: bool) -> dict:
     if not final:
+        # The spec's defaults: usage blocks are objects and the free amounts numbers (0), never
+        # null; the amounts that are nullable stay null until the conversation is final.
         return {
             "dev_discount": charging.dev_discount,
             "is_burst": charging.is_burst,
             "tier": charging.tier,
-            "llm_usage": None,
+            "llm_usage": {
+                "irreversible_generation": {"model_usage": {}},
+                "initiated_generation": {"model_usage": {}},
+            },
             "llm_price": None,
             "llm_charge": None,
             "call_charge": None,
-            "free_minutes_consumed": None,
-            "free_llm_dollars_consumed": None,
+            "platform_charge": None,
+            "platform_usage": {"category_usage": {}},
+            "platform_price": None,
+            "free_minutes_consumed": 0.0,
+            "free_llm_dollars_consumed": 0.0,
+            "tts_usage": None,
+            "asr_usage": None,
+            "analysis": None,
+            "voice_surcharge_charge": None,
         }
     model_usage = {
         usage.model: {
@@ -236,9 +260,30 @@ def _charging(charging: Charging, final: bool) -> dict:
         "llm_price": charging.llm_price,
         "llm_charge": charging.llm_charge,
         "call_charge": charging.call_charge,
+        "platform_charge": charging.platform_charge,
+        "platform_usage": {"category_usage": {}},
+        "platform_price": charging.platform_price,
         "free_minutes_consumed": charging.free_minutes_consumed,
         "free_llm_dollars_consumed": charging.free_llm_dollars_consumed,
+        "tts_usage": None,
+        "asr_usage": None,
+        "analysis": _analysis_charging(charging),
+        # Not in the published schema; what real 2026 records carry: credits of the voice actor
+        # reward, not included in `cost`.
+        "voice_surcharge_charge": charging.voice_surcharge_charge,
     }
+
+
+def _analysis_charging(charging: Charging) -> dict | None:
+    if charging.analysis_charge is None:
+        return None
+    run = {
+        "price": charging.analysis_price,
+        "charge": charging.analysis_charge,
+        "price_per_feature": {},
+        "charge_per_feature": {},
+    }
+    return {"total": {**run, "runs": 1}, "last_run": run}
 
 
 def _phone_call(leg: PhoneLeg) -> dict:
@@ -297,7 +342,13 @@ def _turn(fact: ConversationFact, turn: Turn, index: int) -> dict:
 
 def _client_data(fact: ConversationFact) -> dict:
     return {
-        "conversation_config_override": None,
+        "conversation_config_override": {
+            "asr": None,
+            "turn": None,
+            "tts": None,
+            "conversation": None,
+            "agent": None,
+        },
         "custom_llm_extra_body": {},
         "user_id": None,
         "source_info": {"source": fact.source, "version": None},

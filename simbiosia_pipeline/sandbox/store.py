@@ -146,8 +146,10 @@ class ViewStore:
         agent_names: dict[str, str],
         size: int,
         anomalies: dict[str, Anomaly] | None = None,
+        price_unit: str = "USD",
     ) -> None:
         self._facts = facts
+        self._price_unit = price_unit
         self._account_sid = account_sid
         self._agent_names = agent_names
         self._anomalies = anomalies or {}
@@ -191,7 +193,11 @@ class ViewStore:
             CallEntry(
                 (fact.sort_key_at(now), fact.sid),
                 fact,
-                _compact_json(self._altered(fact.sid, call_resource(fact, now, self._account_sid))),
+                _compact_json(
+                    self._altered(
+                        fact.sid, call_resource(fact, now, self._account_sid, self._price_unit)
+                    )
+                ),
             )
             for fact in facts
             if fact.created <= now

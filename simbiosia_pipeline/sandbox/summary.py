@@ -21,8 +21,9 @@ class SandboxSummary:
     """Counts and money in ``[start, end)`` as the APIs show them at ``now``.
 
     ``twilio_cost_usd`` is the sum of the ``price`` of priced calls, sign flipped (Twilio
-    prices are negative); ``elevenlabs_credits`` sums ``metadata.cost`` of conversations
-    already final. Calls whose price is still null and conversations not yet final are
+    prices are negative), in the account's currency; ``elevenlabs_credits`` sums
+    ``metadata.cost`` of conversations already final. Calls whose price is still pending
+    (not unanswered calls, which Twilio never prices) and conversations not yet final are
     counted in ``twilio_unpriced`` / ``conversations_unsettled``.
     """
 
@@ -73,10 +74,10 @@ def summarize(
             continue
         directions[call.direction] += 1
         statuses[call.status_at(now)] += 1
-        if now >= call.priced:
+        if call.priced is not None and now >= call.priced:
             cost -= call.price
-        else:
-            unpriced += 1
+        elif call.priced is not None or now < call.ended:
+            unpriced += 1  # not an unanswered call, which is never priced and settled at 0
     conv_statuses: Counter[str] = Counter()
     types: Counter[str] = Counter()
     unsettled, credits = 0, 0

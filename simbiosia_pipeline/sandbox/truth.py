@@ -41,7 +41,11 @@ class Sandbox:
         self.clock = Clock(self.config.now)
         self._history_hour = self.config.history_start_unix // HOUR
         generator = HourGenerator(
-            self.config.seed, self.config.scale, self.config.history_start_unix, self.layout
+            self.config.seed,
+            self.config.scale,
+            self.config.history_start_unix,
+            self.layout,
+            zero_price_unanswered=self.config.zero_price_unanswered,
         )
         scale = self.config.scale
         self._facts = FactStore(generator, cache_hours(FACT_CACHE_RECORDS, scale))
@@ -51,6 +55,7 @@ class Sandbox:
             {agent.agent_id: agent.name for agent in self.layout.agents},
             cache_hours(VIEW_CACHE_RECORDS, scale),
             self.config.anomalies,
+            price_unit=self.config.price_unit,
         )
 
     # -- clock ------------------------------------------------------------------------

@@ -9,7 +9,9 @@ Follows external-apis.md Part B. Choices where Twilio is silent:
   without an end time never match an ``EndTime`` filter). A call that never started is
   filtered and ordered by ``date_created``. An unparseable date is a 400 (code 20001).
 * Order: newest first by (start time or creation time, sid), both descending.
-* Paging: ``PageSize`` defaults to 50 and is clamped to 1..1000. ``PageToken=PA<sid>``
+* Paging: ``PageSize`` defaults to 50; outside the spec's 1..1000 it is refused (400, code
+  20001), as are a negative ``Page`` and a ``Status`` outside the spec's call statuses.
+  ``PageToken=PA<sid>``
   continues after that call (keyset), ``PB<sid>`` gives the page before it; without a
   token, ``Page`` is an offset in pages. A token naming an unknown call is a 400.
 * A next page is announced only when another record exists.
@@ -44,6 +46,10 @@ PREFIX = "/2010-04-01/Accounts/{account_sid}"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 _PAGING_KEYS = ("PageSize", "Page", "PageToken")
+# The spec's call_enum_status: the only values the Status filter takes.
+CALL_STATUSES = (
+    "queued", "ringing", "in-progress", "canceled", "completed", "failed", "busy", "no-answer"
+)  # fmt: skip
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})")
 _EXACT_FILTERS = {
@@ -52,6 +58,9 @@ _EXACT_FILTERS = {
     "ParentCallSid": lambda entry, now: entry.fact.parent_sid,
     "Status": lambda entry, now: entry.fact.status_at(now),
 }
+
+
+_BAD_CREDENTIALS = "Your AccountSid or AuthToken was incorrect."
 
 
 class BadRequest(ValueError):
@@ -91,8 +100,10 @@ class TwilioProfile:
         )
 
     def unauthorized(self) -> Response:
+        # As real accounts answer (reference/README.md): with a `detail` line.
+        body = {**_error(401, 20003, "Authenticate"), "detail": _BAD_CREDENTIALS}
         return json_response(
-            _error(401, 20003, "Authenticate"),
+            body,
             401,
             {"WWW-Authenticate": 'Basic realm="Twilio API"'},
         )
@@ -132,8 +143,8 @@ class TwilioApi:
         params = request.query_params
         try:
             lo, hi, accept = self._filters(params, now)
-            page_size = min(MAX_PAGE_SIZE, max(1, _int(params, "PageSize", DEFAULT_PAGE_SIZE)))
-            page = max(0, _int(params, "Page", 0))
+            page_size = _int(params, "PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+            page = _int(params, "Page", 0, 0)
             token = params.get("PageToken")
             calls, more = self._page(now, lo, hi, accept, page, page_size, token, attempt)
         except BadRequest as problem:
@@ -153,6 +164,10 @@ class TwilioApi:
         end = _day_range(params, "EndTime")
         # A call ends after it starts, and no call lasts a day.
         lo, hi = max(lo, end[0] - DAY), min(hi, end[1])
+        if "Status" in params and params["Status"] not in CALL_STATUSES:
+            raise BadRequest(
+                f"Invalid Status {params['Status']!r}: must be one of {', '.join(CALL_STATUSES)}"
+            )
         checks = [(_EXACT_FILTERS[key], params[key]) for key in _EXACT_FILTERS if key in params]
         wants_end = end != (_MIN, _MAX)
 
@@ -238,14 +253,21 @@ class TwilioApi:
 _MIN, _MAX = -(1 << 62), 1 << 62
 
 
-def _int(params: QueryParams, key: str, default: int) -> int:
+def _int(
+    params: QueryParams, key: str, default: int, minimum: int, maximum: int | None = None
+) -> int:
+    """An integer parameter within the spec's bounds; anything else is refused, not clamped."""
     raw = params.get(key)
     if raw is None:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise BadRequest(f"Invalid {key} {raw!r}: expected an integer") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise BadRequest(f"Invalid {key} {raw!r}: must be {bounds}")
+    return value
 
 
 def _day_range(params: QueryParams, field: str) -> tuple[int, int]:

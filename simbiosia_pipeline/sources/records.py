@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from simbiosia_pipeline.sources.pending import conversation_cost_pending
 from simbiosia_pipeline.sources.windows import from_unix_seconds
 
 TWILIO_COLUMNS = (
@@ -30,9 +31,9 @@ CONVERSATION_COLUMNS = (
     "free_minutes_consumed", "free_llm_dollars_consumed", "llm_usage", "phone_call_type",
     "phone_number_id", "agent_number", "external_number", "call_sid", "call_direction",
     "batch_call_id", "batch_call_recipient_id", "termination_reason", "payload", "ingested_at",
+    "cost_fiat", "platform_charge", "platform_price", "voice_surcharge_charge", "analysis_charge",
+    "analysis_price",
 )  # fmt: skip
-
-FINAL_CONVERSATION_STATUSES = frozenset({"done", "failed"})
 
 
 class RecordError(ValueError):
@@ -116,6 +117,10 @@ def conversation_row(detail: dict, ingested_at: datetime, *, store_transcripts: 
     charging = metadata.get("charging") or {}
     phone_call = metadata.get("phone_call") or {}
     batch_call = metadata.get("batch_call") or {}
+    # The cumulative cost of post-call analysis; the usage blocks stay in the payload only.
+    analysis = charging.get("analysis")
+    analysis_total = analysis.get("total") if isinstance(analysis, dict) else None
+    analysis_total = analysis_total if isinstance(analysis_total, dict) else {}
     return (
         conversation_id,
         _required(detail, "agent_id", what),
@@ -146,6 +151,12 @@ def conversation_row(detail: dict, ingested_at: datetime, *, store_transcripts: 
         metadata.get("termination_reason"),
         _json(detail if store_transcripts else without_transcript(detail)),
         ingested_at,
+        _decimal(metadata.get("cost_fiat"), "metadata.cost_fiat", what),
+        _decimal(charging.get("platform_charge"), "charging.platform_charge", what),
+        _decimal(charging.get("platform_price"), "charging.platform_price", what),
+        _decimal(charging.get("voice_surcharge_charge"), "charging.voice_surcharge_charge", what),
+        _decimal(analysis_total.get("charge"), "charging.analysis.total.charge", what),
+        _decimal(analysis_total.get("price"), "charging.analysis.total.price", what),
     )
 
 
@@ -170,7 +181,7 @@ def without_transcript(detail: dict) -> dict:
 
 
 def is_final(detail_or_summary: dict) -> bool:
-    return detail_or_summary.get("status") in FINAL_CONVERSATION_STATUSES
+    return not conversation_cost_pending(detail_or_summary.get("status"))
 
 
 # --- shared ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from simbiosia_pipeline.workspaces.loader import DirectoryError, load_directory
 from simbiosia_pipeline.workspaces.models import (
     Budgets,
     CreditRate,
+    CurrencyRate,
     Directory,
     PhoneAssignment,
     Pricing,
@@ -19,6 +20,7 @@ from simbiosia_pipeline.workspaces.writer import DirectorySummary, write_directo
 __all__ = [
     "Budgets",
     "CreditRate",
+    "CurrencyRate",
     "Directory",
     "DirectoryError",
     "DirectorySummary",

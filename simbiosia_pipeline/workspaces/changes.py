@@ -1,8 +1,9 @@
-"""From which moment on a new directory attributes records differently than the old one.
+"""From which moment on a new directory changes what the stored snapshots say.
 
-Only attribution matters for the stored snapshots (credit rates feed the cost views, which are
-always current): the numbers each workspace owns and when, the agents it lists, and the
-catch-all. For a number whose assignments changed, history is affected from the first instant
+Attribution matters: the numbers each workspace owns and when, the agents it lists, and the
+catch-all. So do the currency rates, which convert Twilio prices into the USD of
+``twilio_snapshots.total_cost`` (credit rates only feed the cost views, which are always
+current). For a number whose assignments changed, history is affected from the first instant
 its owner differs between the two versions (ownership is constant between the bounds of its
 validity periods, so only those bounds need checking); a changed agent list or catch-all
 affects all history.
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 # "All history": earlier than any partition.
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
 Phone = tuple[int, str, datetime | None, datetime | None]  # workspace, number, from, to
+CurrencyPeriod = tuple[str, datetime, datetime | None, Decimal]  # currency, from, to, USD/unit
 
 
 @dataclass(frozen=True)
@@ -62,4 +65,38 @@ def _owner(phones: frozenset[Phone], number: str, moment: datetime) -> int | Non
             and (valid_to is None or moment < valid_to)
         ):
             return workspace
+    return None
+
+
+def currency_rates_changed_since(
+    old: frozenset[CurrencyPeriod] | None, new: frozenset[CurrencyPeriod]
+) -> datetime | None:
+    """The earliest moment at which some currency converts at another rate, or None.
+
+    No old directory (the first load) means nothing was converted yet: nothing to restate.
+    """
+    if old is None or old == new:
+        return None
+    changed = {currency for currency, *_ in old ^ new}
+    moments = []
+    for currency in changed:
+        bounds = {BEGINNING} | {
+            bound
+            for other, valid_from, valid_to, _rate in old | new
+            if other == currency
+            for bound in (valid_from, valid_to)
+            if bound is not None
+        }
+        moments += [
+            moment
+            for moment in sorted(bounds)
+            if _rate_at(old, currency, moment) != _rate_at(new, currency, moment)
+        ][:1]
+    return min(moments, default=None)
+
+
+def _rate_at(periods: frozenset[CurrencyPeriod], currency: str, moment: datetime):
+    for other, valid_from, valid_to, rate in periods:
+        if other == currency and valid_from <= moment and (valid_to is None or moment < valid_to):
+            return rate
     return None

@@ -1,4 +1,5 @@
-"""The workspace directory: who owns which phone number and agent, when, and what a credit costs.
+"""The workspace directory: who owns which phone number and agent, when, and what a credit (and a
+unit of each other currency Twilio may bill in) costs in USD.
 
 A ``Directory`` that exists is valid: field rules are checked on each entry and the rules that
 span entries (unique ids, one owner per number at any instant, one workspace per agent, a
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -23,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -185,23 +188,75 @@ class CreditRate(_Strict):
     rate: ExactDecimal = Field(gt=0)
 
 
+class CurrencyRate(_Strict):
+    """USD per unit of a currency from ``valid_from`` until the next rate of that currency."""
+
+    valid_from: UtcInstant
+    rate: ExactDecimal = Field(gt=0)
+
+
+def _dated_rates(rates: tuple[Any, ...]) -> tuple[Any, ...]:
+    """At least one rate, none starting at the same instant as another, in order of start."""
+    if not rates:
+        raise PydanticCustomError("rates", "at least one rate is needed", {})
+    starts = [rate.valid_from for rate in rates]
+    if len(set(starts)) != len(starts):
+        raise PydanticCustomError("rates", "two rates start at the same instant", {})
+    return tuple(sorted(rates, key=lambda rate: rate.valid_from))
+
+
+# YAML lists arrive as lists: a list of rates, each strict, dated without overlap (an error
+# names its currency).
+_RateList = Annotated[tuple[CurrencyRate, ...], Field(strict=False), AfterValidator(_dated_rates)]
+# ISO 4217: three capital letters, as Twilio writes ``price_unit``.
+_CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+
+
 class Pricing(_Strict):
-    """Dated conversion rates; without any, the old dashboard's rate applies since always."""
+    """Dated conversion rates to USD.
+
+    ``elevenlabs_usd_per_credit``: without any, the old dashboard's rate applies since always.
+    ``usd_per_currency_unit``: per currency Twilio may price calls in (the account's currency),
+    the rate in force at a call's start converts its price; USD needs (and takes) no entry. A
+    call in a currency listed nowhere is stored but left out of the USD totals, and flagged.
+    """
 
     elevenlabs_usd_per_credit: tuple[CreditRate, ...] = Field(
         default=(CreditRate(valid_from=BEGINNING_OF_TIME, rate=DEFAULT_USD_PER_CREDIT),),
         strict=False,
     )
+    usd_per_currency_unit: dict[StrictStr, _RateList] = Field(default_factory=dict, strict=False)
 
     @field_validator("elevenlabs_usd_per_credit")
     @classmethod
     def _one_rate_per_instant(cls, rates: tuple[CreditRate, ...]) -> tuple[CreditRate, ...]:
-        if not rates:
-            raise PydanticCustomError("rates", "at least one rate is needed", {})
-        starts = [rate.valid_from for rate in rates]
-        if len(set(starts)) != len(starts):
-            raise PydanticCustomError("rates", "two rates start at the same instant", {})
-        return tuple(sorted(rates, key=lambda rate: rate.valid_from))
+        return _dated_rates(rates)
+
+    @field_validator("usd_per_currency_unit")
+    @classmethod
+    def _currencies_are_codes(
+        cls, currencies: dict[str, tuple[CurrencyRate, ...]]
+    ) -> dict[str, tuple[CurrencyRate, ...]]:
+        for code in currencies:
+            if not _CURRENCY_CODE.match(code):
+                raise PydanticCustomError(
+                    "currency",
+                    "{code} is not an ISO 4217 currency code (three capital letters, e.g. EUR)",
+                    {"code": repr(code)},
+                )
+            if code == "USD":
+                raise PydanticCustomError(
+                    "currency", "USD needs no rate: amounts in USD are taken as they are", {}
+                )
+        return dict(sorted(currencies.items()))
+
+    def currency_rate_periods(self) -> list[tuple[str, datetime, datetime | None, Decimal]]:
+        """(currency, valid_from, valid_to, usd_per_unit): each rate until the next one starts."""
+        return [
+            (code, rate.valid_from, following.valid_from if following else None, rate.rate)
+            for code, rates in self.usd_per_currency_unit.items()
+            for rate, following in zip(rates, (*rates[1:], None), strict=True)
+        ]
 
 
 class Conflict(BaseModel):

@@ -5,7 +5,8 @@ still finds them (``seed-system.md`` §1.1), with two deliberate differences:
 ``workspaces.phone_number`` is not UNIQUE (every workspace without a primary number says
 ``unknown``, as the old catch-all did), and ``workspace_phones`` gains the validity period
 that attribution evaluates at the time of each record. The other tables are new: agents,
-budgets, the dated credit→USD rate, and ``workspace_directory``, one row saying which workspace
+budgets, the dated credit→USD rate, the dated USD rate of each other currency Twilio may price
+calls in (``currency_rates``), and ``workspace_directory``, one row saying which workspace
 is the catch-all and which version of the file is loaded. dbt reads all of them as the source
 ``directory``.
 """
@@ -48,6 +49,15 @@ CREATE TABLE IF NOT EXISTS public.elevenlabs_credit_rates (
     valid_from      timestamptz PRIMARY KEY,
     valid_to        timestamptz,          -- the next rate's start; NULL for the current rate
     usd_per_credit  numeric     NOT NULL
+);
+
+-- USD per unit of the currency Twilio prices calls in, when it is not USD (ISO 4217 code).
+CREATE TABLE IF NOT EXISTS public.currency_rates (
+    currency        text        NOT NULL,
+    valid_from      timestamptz NOT NULL,
+    valid_to        timestamptz,          -- the currency's next rate's start; NULL for the current
+    usd_per_unit    numeric     NOT NULL,
+    PRIMARY KEY (currency, valid_from)
 );
 
 CREATE TABLE IF NOT EXISTS public.workspace_directory (

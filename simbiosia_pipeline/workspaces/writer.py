@@ -14,7 +14,11 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import tuple_row
 
-from simbiosia_pipeline.workspaces.changes import Attribution, attribution_changed_since
+from simbiosia_pipeline.workspaces.changes import (
+    Attribution,
+    attribution_changed_since,
+    currency_rates_changed_since,
+)
 from simbiosia_pipeline.workspaces.models import Directory
 from simbiosia_pipeline.workspaces.schema import ensure_directory_schema
 
@@ -30,8 +34,10 @@ class DirectorySummary:
     agents: int
     credit_rates: int
     content_hash: str
-    # The earliest moment whose attribution changed with this load (None: nothing changed).
+    # The earliest moment whose snapshots change with this load — by attribution or by a currency
+    # rate (None: nothing changed).
     restate_from: datetime | None = None
+    currency_rates: int = 0
 
 
 def write_directory(conn: psycopg.Connection, directory: Directory) -> DirectorySummary:
@@ -55,6 +61,7 @@ def write_directory(conn: psycopg.Connection, directory: Directory) -> Directory
         (rate.valid_from, following.valid_from if following else None, rate.rate)
         for rate, following in zip(rates, (*rates[1:], None), strict=True)
     ]
+    currency_rows = directory.pricing.currency_rate_periods()
     content_hash = directory.content_hash()
 
     # Tuple rows whatever the connection's row factory: the reads below index by position.
@@ -63,6 +70,7 @@ def write_directory(conn: psycopg.Connection, directory: Directory) -> Directory
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('simbiosia.workspace_directory'))")
         ensure_directory_schema(conn)
         previous = _stored_attribution(cursor)
+        previous_rates = None if previous is None else _stored_currency_rates(cursor)
         cursor.executemany(
             """
             INSERT INTO public.workspaces AS current (id, name, phone_number)
@@ -98,6 +106,7 @@ def write_directory(conn: psycopg.Connection, directory: Directory) -> Directory
             "workspace_agents",
             "workspace_budgets",
             "elevenlabs_credit_rates",
+            "currency_rates",
         ):
             cursor.execute(f"DELETE FROM public.{table}")
         cursor.executemany(
@@ -120,6 +129,11 @@ def write_directory(conn: psycopg.Connection, directory: Directory) -> Directory
             "VALUES (%s, %s, %s)",
             rate_rows,
         )
+        cursor.executemany(
+            "INSERT INTO public.currency_rates (currency, valid_from, valid_to, usd_per_unit) "
+            "VALUES (%s, %s, %s, %s)",
+            currency_rows,
+        )
 
     new = Attribution(
         phones=frozenset(
@@ -128,13 +142,18 @@ def write_directory(conn: psycopg.Connection, directory: Directory) -> Directory
         agents=frozenset(agent_rows),
         catch_all=directory.catch_all_workspace,
     )
+    changed_since = (
+        attribution_changed_since(previous, new),
+        currency_rates_changed_since(previous_rates, frozenset(currency_rows)),
+    )
     return DirectorySummary(
-        restate_from=attribution_changed_since(previous, new),
+        restate_from=min((moment for moment in changed_since if moment), default=None),
         workspaces=len(workspace_rows),
         phone_assignments=len(phone_rows),
         phone_numbers=len({row[1] for row in phone_rows}),
         agents=len(agent_rows),
         credit_rates=len(rate_rows),
+        currency_rates=len(currency_rows),
         content_hash=content_hash,
     )
 
@@ -154,3 +173,10 @@ def _stored_attribution(cursor: psycopg.Cursor) -> Attribution | None:
         phones=frozenset(map(tuple, phones)), agents=frozenset(map(tuple, agents)),
         catch_all=catch_all[0],
     )  # fmt: skip
+
+
+def _stored_currency_rates(cursor: psycopg.Cursor) -> frozenset:
+    rows = cursor.execute(
+        "SELECT currency, valid_from, valid_to, usd_per_unit FROM public.currency_rates"
+    ).fetchall()
+    return frozenset(map(tuple, rows))

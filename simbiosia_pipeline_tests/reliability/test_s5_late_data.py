@@ -56,7 +56,9 @@ def pending_hours(database_url: str) -> set[datetime]:
         return {
             row[0]
             for row in conn.execute(
+                # unanswered calls keep a null price for good: settled at 0, not pending
                 "SELECT date_trunc('hour', event_time) FROM raw.twilio_calls WHERE price IS NULL"
+                " AND status NOT IN ('busy', 'no-answer', 'failed', 'canceled')"
                 " UNION SELECT date_trunc('hour', start_time) FROM raw.elevenlabs_conversations"
                 " WHERE status NOT IN ('done', 'failed')"
             )

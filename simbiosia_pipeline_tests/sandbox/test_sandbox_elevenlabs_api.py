@@ -141,6 +141,58 @@ def test_default_page_size_agent_filter_and_summary_mode(elevenlabs_http, sandbo
     assert all(c["transcript_summary"] for c in done)
 
 
+def list_all(http, params: dict) -> list[dict]:
+    window = {"call_start_after_unix": unix(RECENT[0]), "call_start_before_unix": unix(RECENT[1])}
+    items, cursor = [], None
+    while True:
+        page = http.get(
+            CONVERSATIONS_PATH,
+            params={**window, "page_size": 100, **params, **({"cursor": cursor} if cursor else {})},
+        )
+        assert page.status_code == 200, page.text
+        items += page.json()["conversations"]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            return items
+
+
+@pytest.mark.parametrize(
+    ("params", "keeps"),
+    [
+        ({"exclude_statuses": ["done", "failed"]}, lambda c: c["status"] not in ("done", "failed")),
+        ({"call_successful": "success"}, lambda c: c["call_successful"] == "success"),
+        ({"call_duration_min_secs": 120}, lambda c: c["call_duration_secs"] >= 120),
+        ({"call_duration_max_secs": 30}, lambda c: c["call_duration_secs"] <= 30),
+        ({"main_languages": ["en"]}, lambda c: c["main_language"] == "en"),
+        (
+            {"conversation_initiation_source": "widget"},
+            lambda c: c["conversation_initiation_source"] == "widget",
+        ),
+        ({"text_only": "true"}, lambda c: False),  # every sandbox conversation is a voice call
+        ({"text_only": "false"}, lambda c: True),
+        ({"user_id": "someone"}, lambda c: False),
+    ],
+)
+def test_implemented_filters_keep_exactly_the_matching_conversations(
+    elevenlabs_http, sandbox: Sandbox, params, keeps
+):
+    truth = sandbox.conversation_summaries(*RECENT)
+    expected = [c["conversation_id"] for c in truth if keeps(c)]
+    assert [c["conversation_id"] for c in list_all(elevenlabs_http, params)] == expected
+    assert 0 < len(expected) < len(truth) or params.get("text_only") or "user_id" in params
+
+
+def test_documented_filters_the_sandbox_does_not_implement_are_refused(elevenlabs_http):
+    for params in ({"search": "hola"}, {"tool_names": "transfer"}, {"sort_direction": "asc"}):
+        answer = elevenlabs_http.get(CONVERSATIONS_PATH, params=params)
+        assert answer.status_code == 422
+        (problem,) = answer.json()["detail"]
+        assert problem["loc"] == ["query", next(iter(params))]
+        assert "does not implement" in problem["msg"]
+    # an undocumented parameter is ignored, as FastAPI does
+    assert elevenlabs_http.get(CONVERSATIONS_PATH, params={"colour": "red"}).status_code == 200
+
+
 def test_detail_bytes_are_the_ground_truth(elevenlabs_http, sandbox: Sandbox):
     truth = sandbox.conversations(*RECENT)[:20]
     for body in truth:

@@ -158,9 +158,13 @@ def test_formats_prices_and_durations(week):
     calls, conversations = week
     for call in calls:
         assert re.fullmatch(r"CA[0-9a-f]{32}", call["sid"])
-        assert re.fullmatch(r"-\d+\.\d{5}|0\.00000", call["price"])
         answered = call["status"] == "completed"
-        assert (Decimal(call["price"]) < 0) == answered
+        # Unanswered calls keep a null price for good, as on real accounts.
+        if answered:
+            assert re.fullmatch(r"-\d+\.\d{5}", call["price"])
+        else:
+            assert call["price"] is None
+        assert call["price_unit"] == "USD"
         assert (call["duration"] != "0") == answered
         if call["start_time"] is None:
             assert call["status"] == "canceled"
@@ -168,8 +172,18 @@ def test_formats_prices_and_durations(week):
     assert any(call["start_time"] is None for call in calls)
     for conversation in conversations:
         assert re.fullmatch(r"conv_[0-9a-z]{28}", conversation["conversation_id"])
-        charging = conversation["metadata"]["charging"]
-        assert conversation["metadata"]["cost"] == charging["call_charge"] + charging["llm_charge"]
+        metadata = conversation["metadata"]
+        charging = metadata["charging"]
+        # The documented relations between ElevenLabs' amounts.
+        assert metadata["cost"] == charging["call_charge"] + charging["llm_charge"]
+        assert Decimal(str(metadata["cost_fiat"])) == Decimal(str(charging["llm_price"])) + Decimal(
+            str(charging["platform_price"])
+        )
+        assert charging["platform_charge"] == charging["call_charge"]
+        assert charging["voice_surcharge_charge"] >= 0
+        analysis = charging["analysis"]
+        assert (analysis is None) == (conversation["status"] == "failed")
+    assert any(c["metadata"]["charging"]["voice_surcharge_charge"] for c in conversations)
     numbers = [
         number
         for c in conversations
@@ -250,3 +264,30 @@ def test_unowned_numbers_carry_some_traffic(week):
     )
     assert set(unowned) == set(DEFAULT_LAYOUT.unowned_numbers)
     assert 0.005 < sum(unowned.values()) / len(calls) < 0.08
+
+
+def test_the_old_zero_price_of_unanswered_calls_behind_a_flag():
+    window = (NOW - DAY, NOW - DAY + timedelta(hours=6))
+    real = Sandbox(SandboxConfig(now=NOW)).twilio_calls(*window)
+    zero = Sandbox(SandboxConfig(now=NOW, zero_price_unanswered=True)).twilio_calls(*window)
+    assert [call["sid"] for call in real] == [call["sid"] for call in zero]
+    unanswered = [
+        (ours, old) for ours, old in zip(real, zero, strict=True) if ours["status"] != "completed"
+    ]
+    assert unanswered
+    for ours, old in unanswered:
+        assert ours["price"] is None
+        assert old["price"] == "0.00000"
+        assert {k: v for k, v in ours.items() if k not in ("price", "date_updated")} == {
+            k: v for k, v in old.items() if k not in ("price", "date_updated")
+        }
+
+
+def test_an_account_in_another_currency_serves_every_price_in_it():
+    window = (NOW - DAY, NOW - DAY + timedelta(hours=3))
+    usd = Sandbox(SandboxConfig(now=NOW)).twilio_calls(*window)
+    yen = Sandbox(SandboxConfig(now=NOW, price_unit="JPY")).twilio_calls(*window)
+    assert {call["price_unit"] for call in yen} == {"JPY"}
+    assert [c["price"] for c in yen] == [c["price"] for c in usd]
+    with pytest.raises(ValueError, match="ISO 4217"):
+        SandboxConfig(price_unit="euro")

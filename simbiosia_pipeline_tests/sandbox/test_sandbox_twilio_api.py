@@ -31,6 +31,7 @@ UNAUTHORIZED = {
     "message": "Authenticate",
     "more_info": "https://www.twilio.com/docs/errors/20003",
     "status": 401,
+    "detail": "Your AccountSid or AuthToken was incorrect.",
 }
 
 
@@ -136,11 +137,27 @@ def test_filter_keys_keep_their_angle_brackets_in_uris(twilio_http):
     assert page["uri"].startswith(f"{CALLS_PATH}?StartTime%3E=2026-01-13T10%3A00%3A00Z&")
 
 
-def test_page_size_defaults_to_50_and_is_clamped_to_1000(twilio_http):
+def test_page_size_defaults_to_50_and_goes_up_to_1000(twilio_http):
     assert len(twilio_http.get(CALLS_PATH).json()["calls"]) == 50
-    page = twilio_http.get(CALLS_PATH, params={"PageSize": 5000}).json()
+    page = twilio_http.get(CALLS_PATH, params={"PageSize": 1000}).json()
     assert page["page_size"] == 1000
     assert len(page["calls"]) == 1000
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"PageSize": 5000}, "PageSize"),
+        ({"PageSize": 0}, "PageSize"),
+        ({"Page": -1}, "Page"),
+        ({"Status": "answered"}, "Status"),
+    ],
+)
+def test_parameters_outside_the_spec_are_refused_not_served(twilio_http, params, named):
+    response = twilio_http.get(CALLS_PATH, params=params)
+    assert response.status_code == 400
+    assert response.json()["code"] == 20001
+    assert named in response.json()["message"]
 
 
 def test_date_filters_use_only_the_date(twilio_http, sandbox):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from email.utils import format_datetime
 from itertools import count
 from typing import Any
@@ -44,6 +45,7 @@ def twilio_call(
     price: str | None = "-0.01400",
     status: str = "completed",
     created: datetime | None = None,
+    price_unit: str = "USD",
 ) -> dict[str, Any]:
     """A Twilio Call resource; ``start=None`` is a call that never started (queued, canceled)."""
     sid = sid or f"CA{next(_serial):032x}"
@@ -61,7 +63,7 @@ def twilio_call(
         "end_time": rfc2822(end),
         "duration": None if duration is None else str(duration),
         "price": price,
-        "price_unit": "USD",
+        "price_unit": price_unit,
         "trunk_sid": "TK" + "1" * 32 if direction.startswith("trunking") else None,
         "date_created": rfc2822(created),
         "date_updated": rfc2822(end or created),
@@ -103,6 +105,8 @@ def conversation(
     free_minutes_consumed: float = 0.0,
     dev_discount: bool = False,
     usage: dict | None = None,
+    platform_price: float | None = None,
+    voice_surcharge_charge: int | None = None,
 ) -> dict[str, Any]:
     """An ElevenLabs conversation detail; ``phone_type=None`` is a web/widget conversation."""
     conversation_id = conversation_id or f"conv_{next(_serial):026d}"
@@ -130,6 +134,15 @@ def conversation(
         "free_minutes_consumed": free_minutes_consumed,
         "free_llm_dollars_consumed": 0.0,
     }
+    if platform_price is not None:  # a 2026 record: the fiat cost and the platform's share
+        charging["platform_charge"] = call_charge if final else None
+        charging["platform_price"] = platform_price if final else None
+        charging["voice_surcharge_charge"] = voice_surcharge_charge if final else None
+    cost_fiat = (
+        float(Decimal(str(llm_price)) + Decimal(str(platform_price)))
+        if final and platform_price is not None and llm_price is not None
+        else None
+    )
     return {
         "agent_id": agent_id,
         "agent_name": "Test agent",
@@ -139,6 +152,7 @@ def conversation(
             "start_time_unix_secs": int(start.timestamp()),
             "call_duration_secs": duration,
             "cost": cost if final else None,
+            "cost_fiat": cost_fiat,
             "charging": charging,
             "phone_call": phone_call,
             "batch_call": None,

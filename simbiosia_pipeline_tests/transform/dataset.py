@@ -33,7 +33,14 @@ def directory(handover: datetime, rate_change: datetime) -> Directory:
                 "elevenlabs_usd_per_credit": [
                     {"valid_from": "2025-01-01", "rate": "0.00007525404654"},
                     {"valid_from": rate_change.isoformat(), "rate": "0.00008"},
-                ]
+                ],
+                # EUR changes rate at the same instant; JPY has no rate (its calls are flagged)
+                "usd_per_currency_unit": {
+                    "EUR": [
+                        {"valid_from": "2025-01-01", "rate": "1.08"},
+                        {"valid_from": rate_change.isoformat(), "rate": "1.16"},
+                    ]
+                },
             },
             "workspaces": [
                 {"id": 1, "name": "Otros Números"},
@@ -78,6 +85,9 @@ def generate(start: datetime, hours: int, per_hour: int, seed: int) -> Records:
             )[0]
             _INTERACTIONS[kind](rng, out, at)
     _competing_sip_pair(out, start + timedelta(minutes=30))
+    for call in out.calls:  # a tenth priced in EUR, a twentieth in JPY, by sid (no RNG draw)
+        share = int(call["sid"][-4:], 16) % 20
+        call["price_unit"] = "EUR" if share < 2 else "JPY" if share == 2 else "USD"
     return out
 
 
@@ -113,6 +123,10 @@ def _conversation(rng: random.Random, start: datetime, **kwargs) -> dict:
     )
     llm_charge = rng.randrange(0, 30)
     call_charge = rng.randrange(50, 2000)
+    # The 2026 fields from a stream of their own (the other draws stay as they were); a third of
+    # the records predate them.
+    extras = random.Random(start.isoformat())
+    newer = extras.random() < 0.7
     return conversation(
         start,
         status=status,
@@ -124,6 +138,8 @@ def _conversation(rng: random.Random, start: datetime, **kwargs) -> dict:
         free_minutes_consumed=rng.choice([0.0, 0.0, 0.0, 0.5, 1.25]),
         dev_discount=rng.random() < 0.1,
         usage=usage,
+        platform_price=extras.randrange(0, 30000) / 1000000 if newer else None,
+        voice_surcharge_charge=extras.choice([0, 0, 0, 25, 120]) if newer else None,
         **kwargs,
     )
 

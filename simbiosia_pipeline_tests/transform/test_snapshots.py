@@ -47,7 +47,48 @@ def test_twilio_snapshots_equal_the_reference(built):
 
     assert stored == {key: asdict(row) for key, row in reference.items()}
     assert sum(row["unpriced_calls"] for row in stored.values()) > 0
+    assert sum(row["unconverted_calls"] for row in stored.values()) > 0  # the JPY calls
     assert {workspace for workspace, _ in stored} == {1, 4, 5}
+
+
+def test_only_completed_calls_without_a_price_are_pending(built):
+    """Unanswered calls with a null price are settled at 0; the rest of the null prices pend."""
+    unanswered_unpriced = [
+        call
+        for call in RECORDS.calls
+        if call["price"] is None and call["status"] in expected.UNANSWERED_STATUSES
+    ]
+    assert unanswered_unpriced
+    sids = [call["sid"] for call in unanswered_unpriced]
+    rows = built.rows(
+        "SELECT cost_pending, cost_usd FROM staging.stg_twilio_calls WHERE sid = ANY(%s)", (sids,)
+    )
+    assert rows == [{"cost_pending": False, "cost_usd": Decimal(0)}] * len(sids)
+    settled = built.rows(
+        "SELECT count(*) AS n FROM call_costs WHERE twilio_call_sid = ANY(%s) AND conversation_id"
+        " IS NULL AND is_settled AND twilio_usd = 0",
+        (sids,),
+    )
+    assert settled == [{"n": len(sids)}]
+    pending = built.rows("SELECT status FROM staging.stg_twilio_calls WHERE cost_pending")
+    assert pending
+    assert {row["status"] for row in pending} == {"completed"}
+
+
+def test_prices_in_another_currency_are_converted_at_the_rate_of_the_call_start(built):
+    calls = {call["sid"]: call for call in RECORDS.calls}
+    rows = built.rows(
+        "SELECT sid, price_unit, usd_per_price_unit, cost_usd, is_unconverted"
+        " FROM staging.stg_twilio_calls WHERE price IS NOT NULL"
+    )
+    by_unit = defaultdict(list)
+    for row in rows:
+        call = calls[row["sid"]]
+        by_unit[row["price_unit"]].append(expected.call_time(call) >= RATE_CHANGE)
+        assert row["cost_usd"] == expected.twilio_usd(call, DIRECTORY), row
+        assert row["is_unconverted"] == (row["price_unit"] == "JPY")
+    assert set(by_unit) == {"USD", "EUR", "JPY"}
+    assert set(by_unit["EUR"]) == {True, False}  # calls on both sides of the rate change
 
 
 def test_elevenlabs_snapshots_equal_the_reference(built):
@@ -58,6 +99,12 @@ def test_elevenlabs_snapshots_equal_the_reference(built):
     assert stored == {key: asdict(row) for key, row in reference.items()}
     assert sum(row["unsettled_conversations"] for row in stored.values()) > 0
     assert sum(row["dev_discount"] for row in stored.values()) > 0
+    assert sum(row["total_cost_fiat"] for row in stored.values()) > 0
+    assert sum(row["voice_surcharge_charge"] for row in stored.values()) > 0
+    assert all(
+        row["total_credits_charged"] == row["total_cost"] + row["voice_surcharge_charge"]
+        for row in stored.values()
+    )
 
 
 def test_snapshot_rows_have_the_old_columns_and_exact_types(built):
@@ -78,6 +125,7 @@ def test_snapshot_rows_have_the_old_columns_and_exact_types(built):
         "real_minutes": "integer",
         "unpriced_calls": "integer",
         "created_at": "timestamp with time zone",
+        "unconverted_calls": "integer",  # added after the old columns
     }
     unique_indexes = built.rows(
         "SELECT indexdef FROM pg_indexes WHERE tablename IN ('twilio_snapshots',"
@@ -125,6 +173,24 @@ def test_call_costs_convert_credits_at_the_dated_rate(built):
         assert row["total_usd"] == (row["twilio_usd"] or 0) + (row["elevenlabs_usd"] or 0)
 
 
+def test_call_costs_show_both_usd_views_of_elevenlabs(built):
+    conversations = {c["conversation_id"]: c for c in RECORDS.conversations}
+    rows = built.rows("SELECT * FROM call_costs WHERE conversation_id IS NOT NULL")
+    for row in rows:
+        metadata = conversations[row["conversation_id"]]["metadata"]
+        fiat = metadata.get("cost_fiat")
+        surcharge = metadata["charging"].get("voice_surcharge_charge") or 0
+        assert row["elevenlabs_cost_fiat_usd"] == (None if fiat is None else Decimal(str(fiat)))
+        if metadata["cost"] is None:
+            assert row["elevenlabs_credits_charged"] is None
+            continue
+        assert row["elevenlabs_credits_charged"] == metadata["cost"] + surcharge
+        charged = metadata["cost"] + surcharge
+        assert row["elevenlabs_charged_usd"] == charged * row["usd_per_credit"]
+    assert any(row["elevenlabs_cost_fiat_usd"] for row in rows)
+    assert any(row["elevenlabs_cost_fiat_usd"] is None for row in rows)  # older records
+
+
 def test_daily_costs_follow_madrid_days_across_the_dst_change(built):
     calls = expected.attribute_calls(RECORDS.calls, DIRECTORY)
     conversations = expected.attribute_conversations(RECORDS.conversations, DIRECTORY)
@@ -136,7 +202,7 @@ def test_daily_costs_follow_madrid_days_across_the_dst_change(built):
         duration = int(call["duration"] or 0)
         day["calls"] += 1
         day["billable_minutes"] += -(-duration // 60)
-        day["twilio_usd"] += abs(Decimal(call["price"])) if call["price"] else 0
+        day["twilio_usd"] += expected.twilio_usd(call, DIRECTORY) or 0
     for detail in RECORDS.conversations:
         started = expected.conversation_time(detail)
         day = days[

@@ -55,6 +55,39 @@ def test_the_issue_example_loads_with_exact_values(tmp_path):
     assert rate.valid_from == datetime(2025, 1, 1, tzinfo=UTC)
 
 
+# The pricing section exactly as issue 12 writes it.
+PRICING_OF_THE_ISSUE = """\
+catch_all_workspace: 1
+pricing:
+  elevenlabs_usd_per_credit:
+    - {valid_from: "2025-01-01", rate: "0.00007525404654"}
+  usd_per_currency_unit:
+    EUR:
+      - {valid_from: "2025-01-01", rate: "1.08"}
+      - {valid_from: "2025-10-02", rate: "1.16"}
+workspaces:
+  - {id: 1, name: Otros Números}
+"""
+
+
+JANUARY, OCTOBER_2 = datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 10, 2, tzinfo=UTC)
+
+
+def test_the_issue_pricing_section_loads_dated_currency_rates(tmp_path):
+    pricing = load_directory(write(tmp_path, PRICING_OF_THE_ISSUE)).pricing
+
+    assert [(r.valid_from, r.rate) for r in pricing.usd_per_currency_unit["EUR"]] == [
+        (JANUARY, Decimal("1.08")),
+        (OCTOBER_2, Decimal("1.16")),
+    ]
+    assert pricing.currency_rate_periods() == [
+        ("EUR", JANUARY, OCTOBER_2, Decimal("1.08")),
+        ("EUR", OCTOBER_2, None, Decimal("1.16")),
+    ]
+    # USD needs no entry, and a file without the section converts nothing else.
+    assert load_directory(write(tmp_path, ISSUE_EXAMPLE)).pricing.usd_per_currency_unit == {}
+
+
 def test_the_shipped_sandbox_file_loads():
     if not SANDBOX_WORKSPACES_FILE.exists():
         pytest.skip("the sandbox's workspaces file is not in this tree")
@@ -213,6 +246,31 @@ INVALID = {
         workspaces: [{id: 1, name: Otros}]
         """,
         ["workspaces.yaml:4:", "elevenlabs_usd_per_credit[0].rate", "quoted decimal string"],
+    ),
+    "a currency rate written as a float": (
+        PRICING_OF_THE_ISSUE.replace('rate: "1.16"', "rate: 1.16"),
+        ["workspaces.yaml:8:", "usd_per_currency_unit.EUR[1].rate", "quoted decimal string"],
+    ),
+    "a currency that is not an ISO 4217 code": (
+        PRICING_OF_THE_ISSUE.replace("EUR:", "euro:"),
+        ["usd_per_currency_unit", "'euro' is not an ISO 4217 currency code"],
+    ),
+    "a rate for USD": (
+        PRICING_OF_THE_ISSUE.replace("EUR:", "USD:"),
+        ["usd_per_currency_unit", "USD needs no rate"],
+    ),
+    "two rates of a currency starting together": (
+        PRICING_OF_THE_ISSUE.replace("2025-10-02", "2025-01-01"),
+        ["usd_per_currency_unit.EUR", "two rates start at the same instant"],
+    ),
+    "a currency without rates": (
+        PRICING_OF_THE_ISSUE.replace(
+            """    EUR:
+      - {valid_from: "2025-01-01", rate: "1.08"}
+      - {valid_from: "2025-10-02", rate: "1.16"}""",
+            "    EUR: []",
+        ),
+        ["usd_per_currency_unit.EUR", "at least one rate is needed"],
     ),
     "a budget that is not a number": (
         """\

@@ -159,3 +159,41 @@ def test_a_failed_load_leaves_the_previous_directory(conn):
     assert table(conn, "SELECT catch_all_workspace_id FROM workspace_directory") == [
         {"catch_all_workspace_id": 1}
     ]
+
+
+def with_currency_rates(base: Directory, eur: dict[str, str]) -> Directory:
+    rates = [{"valid_from": start, "rate": rate} for start, rate in eur.items()]
+    currencies = Pricing.model_validate({"usd_per_currency_unit": {"EUR": rates}})
+    pricing = base.pricing.model_copy(
+        update={"usd_per_currency_unit": currencies.usd_per_currency_unit}
+    )
+    return base.model_copy(update={"pricing": pricing})
+
+
+def test_currency_rates_are_stored_and_a_changed_rate_restates_from_where_it_differs(conn):
+    first = write_directory(conn, with_currency_rates(directory(), {"2025-01-01": "1.08"}))
+    assert first.currency_rates == 1
+    assert first.restate_from is None  # the first load: nothing was converted before
+    assert table(conn, "SELECT * FROM currency_rates") == [
+        {
+            "currency": "EUR",
+            "valid_from": datetime(2025, 1, 1, tzinfo=UTC),
+            "valid_to": None,
+            "usd_per_unit": Decimal("1.08"),
+        }
+    ]
+
+    again = write_directory(conn, with_currency_rates(directory(), {"2025-01-01": "1.08"}))
+    assert again.restate_from is None
+
+    new_rate = with_currency_rates(directory(), {"2025-01-01": "1.08", "2025-10-02": "1.16"})
+    changed = write_directory(conn, new_rate)
+    assert changed.restate_from == datetime(2025, 10, 2, tzinfo=UTC)
+    assert [row["valid_to"] for row in table(conn, "SELECT * FROM currency_rates ORDER BY 2")] == [
+        datetime(2025, 10, 2, tzinfo=UTC),
+        None,
+    ]
+
+    removed = write_directory(conn, directory())
+    assert removed.restate_from == datetime(2025, 1, 1, tzinfo=UTC)
+    assert table(conn, "SELECT * FROM currency_rates") == []

@@ -144,8 +144,17 @@ select
     conversations.usd_per_credit,
     conversations.cost_usd as elevenlabs_usd,
     coalesce(calls.cost_usd, 0) + coalesce(conversations.cost_usd, 0) as total_usd,
-    (calls.sid is null or calls.price is not null)
-        and (conversations.conversation_id is null or conversations.is_final) as is_settled
+    (calls.sid is null or not calls.cost_pending)
+        and (conversations.conversation_id is null or conversations.is_final) as is_settled,
+    -- added later, after the old columns: the Twilio amount as served and its conversion
+    calls.price as twilio_price,
+    calls.usd_per_price_unit as twilio_usd_per_price_unit,
+    calls.is_unconverted as twilio_unconverted,
+    -- ElevenLabs' charges beyond `cost`, and its own USD figure
+    conversations.voice_surcharge_charge as elevenlabs_voice_surcharge_credits,
+    conversations.credits_charged as elevenlabs_credits_charged,
+    conversations.credits_charged * conversations.usd_per_credit as elevenlabs_charged_usd,
+    conversations.cost_fiat as elevenlabs_cost_fiat_usd
 from phone_calls
 left join calls on calls.sid = phone_calls.sid
 left join conversations on conversations.conversation_id = phone_calls.conversation_id

@@ -33,7 +33,11 @@ hourly as (
         coalesce(sum(free_minutes_consumed), 0)::numeric as free_minutes_consumed,
         coalesce(sum(free_llm_dollars_consumed), 0)::numeric as free_llm_dollars_consumed,
         count(*) filter (where dev_discount)::integer as dev_discount,
-        count(*) filter (where not is_final)::integer as unsettled_conversations
+        count(*) filter (where not is_final)::integer as unsettled_conversations,
+        coalesce(sum(cost_fiat), 0)::numeric as total_cost_fiat,
+        coalesce(sum(voice_surcharge_charge), 0)::numeric as voice_surcharge_charge,
+        (coalesce(sum(cost), 0) + coalesce(sum(voice_surcharge_charge), 0))::numeric
+            as total_credits_charged
     from conversations
     group by 1, 2
 ),
@@ -96,7 +100,10 @@ select
     hourly.free_llm_dollars_consumed,
     hourly.dev_discount,
     hourly.unsettled_conversations,
-    now() as created_at
+    now() as created_at,
+    hourly.total_cost_fiat,
+    hourly.voice_surcharge_charge,
+    hourly.total_credits_charged
 from hourly
 left join llm_usage
     on llm_usage.workspace_id = hourly.workspace_id

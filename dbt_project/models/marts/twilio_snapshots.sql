@@ -19,10 +19,12 @@ with hourly as (
         workspace_id,
         date_trunc('hour', event_time, 'UTC') as snapshot_date,
         count(*)::integer as total_calls,
+        -- USD; a call in a currency without a rate is left out (counted in unconverted_calls)
         coalesce(sum(cost_usd), 0)::numeric as total_cost,
         coalesce(sum(duration_secs), 0)::integer as total_duration,
         sum(billable_minutes)::integer as real_minutes,
-        count(*) filter (where price is null)::integer as unpriced_calls
+        count(*) filter (where cost_pending)::integer as unpriced_calls,
+        count(*) filter (where is_unconverted)::integer as unconverted_calls
     from {{ ref('stg_twilio_calls') }}
     where {{ in_window('event_time') }}
     group by 1, 2
@@ -37,5 +39,6 @@ select
     total_duration,
     real_minutes,
     unpriced_calls,
-    now() as created_at
+    now() as created_at,
+    unconverted_calls
 from hourly

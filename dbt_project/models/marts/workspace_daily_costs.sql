@@ -11,7 +11,8 @@ with twilio_days as (
         count(*) as calls,
         sum(billable_minutes) as billable_minutes,
         coalesce(sum(cost_usd), 0) as twilio_usd,
-        count(*) filter (where price is null) as unpriced_calls
+        count(*) filter (where cost_pending) as unpriced_calls,
+        count(*) filter (where is_unconverted) as unconverted_calls
     from {{ ref('stg_twilio_calls') }}
     group by 1, 2
 ),
@@ -40,7 +41,8 @@ select
     coalesce(elevenlabs_days.elevenlabs_usd, 0) as elevenlabs_usd,
     coalesce(twilio_days.twilio_usd, 0) + coalesce(elevenlabs_days.elevenlabs_usd, 0) as total_usd,
     coalesce(twilio_days.unpriced_calls, 0) as unpriced_calls,
-    coalesce(elevenlabs_days.unsettled_conversations, 0) as unsettled_conversations
+    coalesce(elevenlabs_days.unsettled_conversations, 0) as unsettled_conversations,
+    coalesce(twilio_days.unconverted_calls, 0) as unconverted_calls
 from twilio_days
 full join elevenlabs_days
     on elevenlabs_days.workspace_id = twilio_days.workspace_id

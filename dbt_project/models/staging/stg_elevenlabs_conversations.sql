@@ -51,7 +51,7 @@ select
     attributed.agent_id,
     attributed.agent_name,
     attributed.status,
-    attributed.status in ('done', 'failed') as is_final,
+    not {{ elevenlabs_cost_pending('attributed.status') }} as is_final,
     attributed.start_time,
     attributed.call_duration_secs,
     attributed.cost,
@@ -76,6 +76,14 @@ select
     attributed.batch_call_id,
     attributed.batch_call_recipient_id,
     attributed.termination_reason,
+    attributed.cost_fiat,
+    attributed.platform_charge,
+    attributed.platform_price,
+    attributed.voice_surcharge_charge,
+    attributed.analysis_charge,
+    attributed.analysis_price,
+    -- what ElevenLabs takes in credits: cost plus the voice actor reward, which cost leaves out
+    attributed.cost + coalesce(attributed.voice_surcharge_charge, 0) as credits_charged,
     coalesce(attributed.rule_workspace_id, {{ catch_all_workspace_id() }}) as workspace_id,
     attributed.attribution_rule
 from attributed

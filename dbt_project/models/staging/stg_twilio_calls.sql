@@ -1,4 +1,6 @@
-{#- Every Twilio call of the window, with the workspace it belongs to and the rule that decided.
+{#- Every Twilio call of the window, with the workspace it belongs to and the rule that decided,
+    and its cost in USD: |price| converted from the call's currency at the dated rate, 0 for an
+    unanswered call (settled, never priced), null while pending or when the currency has no rate.
     The rules are documented in _staging.yml; nothing is dropped: what no rule attributes goes to
     the catch-all workspace. History outside the window is reached only by index lookups (a
     parent's primary key, the lead index of raw.sql), so an hour costs the same to rebuild
@@ -145,7 +147,14 @@ select
     calls.duration_secs,
     calls.price,
     calls.price_unit,
-    abs(calls.price) as cost_usd,
+    {{ twilio_cost_pending('calls.status', 'calls.price') }} as cost_pending,
+    usd_rate.usd_per_unit as usd_per_price_unit,
+    case
+        when {{ twilio_cost_pending('calls.status', 'calls.price') }} then null
+        when calls.price is null then 0  -- unanswered: Twilio never prices it, settled at 0
+        else abs(calls.price) * usd_rate.usd_per_unit  -- null when the currency has no rate
+    end as cost_usd,
+    calls.price is not null and usd_rate.usd_per_unit is null as is_unconverted,
     case when calls.duration_secs > 0 then (calls.duration_secs + 59) / 60 else 0 end
         as billable_minutes,
     calls.trunk_sid,
@@ -162,3 +171,13 @@ from calls
 left join chain_roots on chain_roots.sid = calls.sid
 left join top_level_attribution as attribution
     on attribution.sid = coalesce(chain_roots.root_sid, calls.sid)
+-- USD per unit of the call's currency in force when it started; USD is 1 and needs no entry.
+left join lateral (
+    select 1::numeric as usd_per_unit
+    where upper(calls.price_unit) = 'USD'
+    union all
+    select rate.usd_per_unit
+    from {{ source('directory', 'currency_rates') }} as rate
+    where rate.currency = upper(calls.price_unit)
+        and {{ valid_at('rate', 'calls.event_time') }}
+) as usd_rate on true

@@ -13,8 +13,8 @@ CREATE TABLE IF NOT EXISTS raw.twilio_calls (
     start_time       timestamptz,
     end_time         timestamptz,
     duration_secs    integer,
-    price            numeric,            -- as Twilio reports it: negative, NULL while unrated
-    price_unit       text,
+    price            numeric,            -- as Twilio reports it, in price_unit: negative, or NULL
+    price_unit       text,               -- ISO 4217 (USD, EUR, JPY...): the account's currency
     trunk_sid        text,
     date_created     timestamptz NOT NULL,
     date_updated     timestamptz NOT NULL,
@@ -23,10 +23,6 @@ CREATE TABLE IF NOT EXISTS raw.twilio_calls (
     ingested_at      timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS twilio_calls_event_time_idx ON raw.twilio_calls (event_time);
--- Calls Twilio has not priced yet: what settlement re-fetches and the settlement-age check
--- counts, every hour. Partial: it holds the few pending calls, however long the history.
-CREATE INDEX IF NOT EXISTS twilio_calls_unpriced_idx
-    ON raw.twilio_calls (event_time) WHERE price IS NULL;
 
 CREATE TABLE IF NOT EXISTS raw.elevenlabs_conversations (
     conversation_id            text PRIMARY KEY,
@@ -55,15 +51,59 @@ CREATE TABLE IF NOT EXISTS raw.elevenlabs_conversations (
     batch_call_recipient_id    text,
     termination_reason         text,
     payload                    jsonb       NOT NULL,
-    ingested_at                timestamptz NOT NULL
+    ingested_at                timestamptz NOT NULL,
+    cost_fiat                  numeric,    -- USD: ElevenLabs' own llm_price + platform_price
+    platform_charge            numeric,    -- credits
+    platform_price             numeric,    -- USD
+    voice_surcharge_charge     numeric,    -- credits, the voice actor reward: NOT in cost
+    analysis_charge            numeric,    -- credits of post-call analysis (charging.analysis.total)
+    analysis_price             numeric     -- USD of post-call analysis
 );
+-- Columns added after the table's first version, for warehouses created before them (a record
+-- gets them filled on its next ingestion).
+ALTER TABLE raw.elevenlabs_conversations
+    ADD COLUMN IF NOT EXISTS cost_fiat numeric,
+    ADD COLUMN IF NOT EXISTS platform_charge numeric,
+    ADD COLUMN IF NOT EXISTS platform_price numeric,
+    ADD COLUMN IF NOT EXISTS voice_surcharge_charge numeric,
+    ADD COLUMN IF NOT EXISTS analysis_charge numeric,
+    ADD COLUMN IF NOT EXISTS analysis_price numeric;
 CREATE INDEX IF NOT EXISTS elevenlabs_conversations_start_time_idx
     ON raw.elevenlabs_conversations (start_time);
 CREATE INDEX IF NOT EXISTS elevenlabs_conversations_call_sid_idx
     ON raw.elevenlabs_conversations (call_sid);
--- Conversations whose cost is not final yet (see twilio_calls_unpriced_idx).
-CREATE INDEX IF NOT EXISTS elevenlabs_conversations_unsettled_idx
-    ON raw.elevenlabs_conversations (start_time) WHERE status NOT IN ('done', 'failed');
+
+-- When a record's cost is still pending: THE definition, one per API, used by the settlement
+-- sensor, the raw checks, the partial indexes below, the dbt models (snapshots' unpriced_calls and
+-- unsettled_conversations, call_costs.is_settled) and therefore `simbiosia run`'s report. The
+-- Python twins in simbiosia_pipeline/sources/pending.py are held to the same answers by a test.
+--
+-- Twilio: a call is settled once it has a price, or once it ended unanswered (busy, no-answer,
+-- failed, canceled): Twilio does not charge those and leaves their price null for good, so they
+-- are settled at 0. Everything else with a null price — a completed call not rated yet, or a
+-- call still queued, ringing or in progress (or in a status we do not know) — is pending.
+CREATE OR REPLACE FUNCTION raw.twilio_cost_pending(status text, price numeric) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT price IS NULL AND status NOT IN ('busy', 'no-answer', 'failed', 'canceled')
+$$;
+
+-- ElevenLabs: a conversation's cost is final only once it is done or failed.
+CREATE OR REPLACE FUNCTION raw.elevenlabs_cost_pending(status text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT status NOT IN ('done', 'failed')
+$$;
+
+-- The pending records: what settlement re-fetches and the settlement-age check counts, every
+-- hour. Partial, so they hold the few pending records however long the history. (The first
+-- versions of these indexes had other predicates under other names; dropped here.)
+DROP INDEX IF EXISTS raw.twilio_calls_unpriced_idx;
+DROP INDEX IF EXISTS raw.elevenlabs_conversations_unsettled_idx;
+CREATE INDEX IF NOT EXISTS twilio_calls_cost_pending_idx
+    ON raw.twilio_calls (event_time) WHERE raw.twilio_cost_pending(status, price);
+CREATE INDEX IF NOT EXISTS elevenlabs_conversations_cost_pending_idx
+    ON raw.elevenlabs_conversations (start_time) WHERE raw.elevenlabs_cost_pending(status);
 
 -- Which source wrote this warehouse: sandbox rows must never be mixed into a live warehouse.
 CREATE TABLE IF NOT EXISTS raw.warehouse_info (
