@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from simbiosia_pipeline.assets.raw import BULK_TAG
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
 from simbiosia_pipeline.settings import ConfigurationError, Settings
 from simbiosia_pipeline.sources.windows import Window
@@ -82,6 +81,8 @@ def _execute(job, tags: dict[str, str]):
 
 def materialize_window(window: Window, selection: str | None) -> ChunkResult:
     """One Dagster run materializing ``selection`` (default: the hourly job) over ``window``."""
+    from simbiosia_pipeline.assets.raw import BULK_TAG
+
     began = time.perf_counter()
     result = _execute(
         _job(selection),
