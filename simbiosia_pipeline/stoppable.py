@@ -30,7 +30,6 @@ from simbiosia_pipeline.abandoned_runs import PID_TAG, UNFINISHED, pool_waits
 
 T = TypeVar("T")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-CHILD_GRACE_SECONDS = 3.0
 
 
 class _Stop(Exception):
@@ -105,7 +104,6 @@ def _stop(instance: dg.DagsterInstance, signum: int, say: Callable[[str], None])
     for each in STOP_SIGNALS:
         signal.signal(each, signal.SIG_IGN)
     run = current_run(instance)
-    _end_children()
     if run is not None:
         message = f"{name} received by pid {os.getpid()}: run canceled, pool slots freed"
         instance.report_run_canceling(run, message=message)
@@ -114,6 +112,7 @@ def _stop(instance: dg.DagsterInstance, signum: int, say: Callable[[str], None])
         say(f"{name}: run {run.run_id[:8]} canceled, its pool slots freed")
     else:
         say(f"{name}: stopped before a run started")
+    _end_children()
     sys.stdout.flush()
     # The run's thread cannot be stopped from outside; the process ends with it. PostgreSQL
     # rolls back its open transaction, as for any client that goes away.
@@ -121,11 +120,8 @@ def _stop(instance: dg.DagsterInstance, signum: int, say: Callable[[str], None])
 
 
 def _end_children() -> None:
-    children = psutil.Process().children(recursive=True)
-    for child in children:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            child.terminate()
-    _, alive = psutil.wait_procs(children, timeout=CHILD_GRACE_SECONDS)
-    for child in alive:
+    """End the run's helper processes (dbt, log mirrors): they would outlive it otherwise. A dbt
+    build killed half-way leaves nothing: PostgreSQL rolls back its transaction."""
+    for child in psutil.Process().children(recursive=True):
         with contextlib.suppress(psutil.NoSuchProcess):
             child.kill()

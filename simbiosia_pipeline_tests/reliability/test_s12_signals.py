@@ -103,6 +103,7 @@ def test_signals_cancel_the_run_and_kill_9_is_detected_by_the_next_command(
     env = {"SIMBIOSIA_DATABASE_URL": warehouse_env, "DAGSTER_HOME": str(home),
            "DAGSTER_PG_URL": pg_url}  # fmt: skip
     stops = {}
+    whole = len(sandbox.conversations(START, END))
     with start_sandbox_server(sandbox) as server:
         env |= {"TWILIO_API_BASE_URL": server.url, "ELEVENLABS_API_BASE_URL": server.url}
         control = SandboxControl(server.url)
@@ -118,7 +119,9 @@ def test_signals_cancel_the_run_and_kill_9_is_detected_by_the_next_command(
             assert f"{name}: run {run.run_id[:8]} canceled" in log.read_text()
             assert run.run_id not in slot_holders(dagster)
             wait_until(lambda: no_writer_left(warehouse_env), "the server drops the session")
-            assert conversations_in_window(warehouse_env) == 0  # nothing half-written
+            # Nothing half-written: the window is as it was, or (had its write committed in
+            # the instant before the signal) whole.
+            assert conversations_in_window(warehouse_env) in {0, whole}
 
         killed = start_backfill(env, START, END, tmp_path / "killed.log")
         wait_until(
