@@ -1,4 +1,4 @@
-"""Scenario 12: SIGTERM, SIGINT and kill -9 leave no run STARTED and no pool slot taken.
+"""Scenario 2b: SIGTERM, SIGINT and kill -9 leave no run STARTED and no pool slot taken.
 
 On a PostgreSQL-backed instance with the project's pools (as in production), a
 ``simbiosia backfill`` is slowed down by the sandbox's latency and, once its ElevenLabs window
@@ -151,7 +151,7 @@ def test_signals_cancel_the_run_and_kill_9_is_detected_by_the_next_command(
         sandbox,
         START,
         END,
-        scenario="S12 SIGTERM, SIGINT and kill -9 during a backfill",
+        scenario="S2b SIGTERM, SIGINT and kill -9 during a backfill",
         faults=f"SIGTERM and SIGINT mid-write: stopped in {stops['SIGTERM']:.1f}s and "
         f"{stops['SIGINT']:.1f}s, runs CANCELED, slots freed; kill -9: run released by the "
         "next command",
