@@ -31,7 +31,7 @@ SANDBOX_WORKSPACES_FILE = PACKAGE_DIR / "sandbox" / "workspaces.yaml"
 EARLIEST_START_DATE = date(2008, 1, 1)
 CONCURRENCY_RANGE = (1, 64)  # concurrent ElevenLabs requests: more is a flood, not a budget
 STEP_RETRIES_RANGE = (0, 10)
-SETTLE_MAX_AGE_RANGE = (timedelta(hours=1), timedelta(days=366))
+SETTLE_MAX_AGE_RANGE = (timedelta(hours=1), timedelta(days=3660))  # up to ten years
 STEP_RETRY_DELAY_RANGE = (timedelta(0), timedelta(hours=1))
 CREDENTIAL_VARIABLES = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "ELEVENLABS_API_KEY")
 _SHOWN_CHARACTERS = 60  # of a refused value, in its message (one line, whatever was given)

@@ -399,6 +399,7 @@ def test_s7b_no_address_form_nor_the_webhook_leaks_from_failing_runs(
                                  capture_output=True, text=True, timeout=120)  # fmt: skip
         assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
         outputs["simbiosia backfill output (unparseable address)"] = refused.stderr
+        monkeypatch.setenv("SIMBIOSIA_DATABASE_URL", warehouse_env)
 
         # The alert sensors, as the daemon runs them, with the webhook answering 500.
         failed_run = production.get_run_by_id(failures[0].run_id)
@@ -420,7 +421,6 @@ def test_s7b_no_address_form_nor_the_webhook_leaks_from_failing_runs(
             for run in production.get_runs()
             for record in production.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
         )
-    monkeypatch.setenv("SIMBIOSIA_DATABASE_URL", warehouse_env)
 
     outputs |= {
         "exception texts": step_errors,

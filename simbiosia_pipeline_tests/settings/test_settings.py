@@ -44,9 +44,9 @@ def test_defaults_need_no_variable():
         ("SIMBIOSIA_START_DATE", "0001-01-01", "must be between 2008-01-01 and today"),
         ("SIMBIOSIA_START_DATE", "2999-01-01", "must be between 2008-01-01 and today"),
         ("SIMBIOSIA_START_DATE", "yesterday", "is not a date"),
-        ("SIMBIOSIA_SETTLE_MAX_AGE", "5000000d", "must be between 1h and 366d"),
+        ("SIMBIOSIA_SETTLE_MAX_AGE", "5000000d", "must be between 1h and 3660d"),
         ("SIMBIOSIA_SETTLE_MAX_AGE", "1e400", "is not a duration"),
-        ("SIMBIOSIA_SETTLE_MAX_AGE", "0", "must be between 1h and 366d"),
+        ("SIMBIOSIA_SETTLE_MAX_AGE", "0", "must be between 1h and 3660d"),
         ("SIMBIOSIA_STEP_RETRY_DELAY", "2d", "must be between 0s and 1h"),
         ("SIMBIOSIA_ELEVENLABS_CONCURRENCY", "0", "must be between 1 and 64"),
         ("SIMBIOSIA_ELEVENLABS_CONCURRENCY", "100000", "must be between 1 and 64"),
@@ -73,14 +73,14 @@ def test_a_bad_setting_is_one_line_naming_the_variable(name, value, expected):
 def test_durations_and_bounds_that_fit_are_taken():
     settings = Settings.from_env(
         {
-            "SIMBIOSIA_SETTLE_MAX_AGE": "366d",
+            "SIMBIOSIA_SETTLE_MAX_AGE": "3660d",
             "SIMBIOSIA_STEP_RETRY_DELAY": "90s",
             "SIMBIOSIA_ELEVENLABS_CONCURRENCY": " 64 ",
             "SIMBIOSIA_START_DATE": "2008-01-01",
             "TWILIO_API_BASE_URL": "http://127.0.0.1:8765",
         }
     )
-    assert settings.settle_max_age == timedelta(days=366)
+    assert settings.settle_max_age == timedelta(days=3660)
     # The settlement sensor subtracts it from now: it must stay a datetime.
     assert datetime.now(UTC) - settings.settle_max_age > datetime(2000, 1, 1, tzinfo=UTC)
     assert settings.step_retry_delay_seconds == 90
