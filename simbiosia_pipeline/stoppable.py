@@ -42,6 +42,8 @@ def run_stoppably(
     execute: Callable[[], T], instance: dg.DagsterInstance, report_every: float = 15.0
 ) -> T:
     """``execute()`` (one Dagster run of this process), stopped cleanly by SIGTERM/SIGINT."""
+    if threading.current_thread() is not threading.main_thread():
+        return execute()  # only the main thread receives signals: nothing to keep then
     outcome: dict[str, object] = {}
     # The run's log capture takes over the process's stderr (through a child process that the
     # stop ends): messages go to a copy of it taken before.
