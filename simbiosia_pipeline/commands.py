@@ -216,7 +216,9 @@ def backfill(start: str, end: str, select: str | None, chunk_hours: int) -> None
 def run(days: int) -> None:
     """Ingest the last DAYS of complete hours, build the snapshots, print costs."""
     settings = validated_settings()
-    window = last_complete_hours(days)
+    now = datetime.now(UTC)
+    window = last_complete_hours(days, now)
+    window = backfill_window(window.start, window.end, settings, now)  # within the partitions
     click.echo(f"source: {settings.source.value}; window {window}")
     results = run_range(window, chunk_hours=days * 24, selection=None)
     _summarise(results, window)
