@@ -11,7 +11,8 @@ write is open (a pool slot claimed, old rows deleted, new ones streaming in):
   ``simbiosia backfill``, which says it found the run's process gone, marks the run failed,
   frees the slot, and completes the window exactly.
 
-Also, without subprocesses: a step waiting for a pool is reported with the runs that hold it.
+Also, without subprocesses: a step waiting for a pool is reported with the runs that hold it,
+and ``abandoned_runs_sensor`` releases a killed run without waiting for another command.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from simbiosia_pipeline.abandoned_runs import (
     process_tags,
     release_abandoned_runs,
 )
+from simbiosia_pipeline.automation.abandoned import abandoned_runs_sensor
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline_tests.reliability.control import SandboxControl
@@ -203,3 +205,19 @@ def test_slots_left_by_a_finished_run_are_freed(production_instance):
     (released,) = release_abandoned_runs(instance)
     assert released.describe() == f"run {run.run_id[:8]}: FAILURE, its pool slots were freed"
     assert instance.event_log_storage.get_concurrency_run_ids() == set()
+
+
+def test_the_sensor_releases_a_killed_run_without_waiting_for_a_command(
+    production_instance, monkeypatch, caplog
+):
+    monkeypatch.delenv("SIMBIOSIA_ALERT_WEBHOOK_URL", raising=False)  # alerts only logged
+    _, _, instance = production_instance
+    storage = api_pools(instance)
+    gone = fake_run(instance, {**process_tags(), PID_TAG: "999999998"})
+    storage.claim_concurrency_slot("elevenlabs_api", gone.run_id, "raw")
+    result = abandoned_runs_sensor(dg.build_sensor_context(instance=instance))
+    assert result.skip_message == "1 run(s) released"
+    assert instance.get_run_by_id(gone.run_id).status == dg.DagsterRunStatus.FAILURE
+    assert storage.get_concurrency_run_ids() == set()
+    (alert,) = [r.getMessage() for r in caplog.records if r.name == "simbiosia.alerts"]
+    assert f"Run released: {gone.run_id[:8]}" in alert and "pid 999999998" in alert
