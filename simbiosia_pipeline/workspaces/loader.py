@@ -115,6 +115,8 @@ def _compose(path: Path, text: str) -> tuple[yaml.Node | None, Any]:
         ) from None
     except yaml.YAMLError as exc:
         raise DirectoryError(path, [f"{path.name}: not valid YAML: {exc}"]) from None
+    except RecursionError:  # thousands of nested brackets: no directory is shaped like that
+        raise DirectoryError(path, [f"{path.name}: nested too deeply"]) from None
     finally:
         if loader is not None:
             loader.dispose()

@@ -114,3 +114,7 @@ def test_the_largest_postgres_integer_is_an_id(tmp_path):
 def test_a_duplicate_key_is_still_refused(tmp_path):
     problem = refusal(tmp_path, VALID + "catch_all_workspace: 4\n")
     assert problem == "workspaces.yaml:9: the key 'catch_all_workspace' appears twice"
+
+
+def test_nesting_thousands_deep_is_refused(tmp_path):
+    assert refusal(tmp_path, "a: " + "[" * 5000 + "]" * 5000 + "\n").endswith("nested too deeply")
