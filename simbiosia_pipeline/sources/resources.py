@@ -13,7 +13,6 @@ abstract client resource, a live and a sandbox implementation):
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -21,7 +20,7 @@ import dagster as dg
 import httpx
 from pydantic import PrivateAttr
 
-from simbiosia_pipeline.settings import Settings, SourceMode
+from simbiosia_pipeline.settings import Settings, SourceMode, check_credentials
 from simbiosia_pipeline.sources import elevenlabs, twilio
 from simbiosia_pipeline.sources.http import BackoffPolicy
 
@@ -106,6 +105,18 @@ class LiveApis(SourceApis):
     def mode(self) -> SourceMode:
         return SourceMode.LIVE
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Before any request: a key with a trailing newline is a setting to fix, not a
+        # header-injection error to retry (the message names the variable, never the value).
+        check_credentials(
+            SourceMode.LIVE,
+            {
+                "TWILIO_ACCOUNT_SID": self.twilio_account_sid,
+                "TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+                "ELEVENLABS_API_KEY": self.elevenlabs_api_key,
+            },
+        )
+
     def endpoints(self) -> Endpoints:
         return Endpoints(
             twilio_base_url=self.twilio_base_url,
@@ -166,8 +177,7 @@ def split_concurrency(budget: int, reserved: int, *, bulk: bool) -> int:
 def source_apis(settings: Settings | None = None) -> SourceApis:
     """The resource for ``SIMBIOSIA_SOURCE`` (read when the code location loads)."""
     settings = settings or Settings.from_env()
-    twilio_url = os.environ.get("TWILIO_API_BASE_URL") or None
-    elevenlabs_url = os.environ.get("ELEVENLABS_API_BASE_URL") or None
+    twilio_url, elevenlabs_url = settings.twilio_base_url, settings.elevenlabs_base_url
     if settings.source is SourceMode.LIVE:
         return LiveApis(
             twilio_account_sid=dg.EnvVar("TWILIO_ACCOUNT_SID"),
