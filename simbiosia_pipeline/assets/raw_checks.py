@@ -20,6 +20,7 @@ from simbiosia_pipeline.warehouse.writer import RawTable
 UNIQUE_IDS = "unique_ids"
 AMOUNT_SIGNS = "amounts_have_the_expected_sign"
 SETTLED_IN_TIME = "no_unsettled_record_beyond_max_age"
+FINAL_HAS_COST = "final_conversations_have_a_cost"
 
 # Twilio reports charges as negative prices; ElevenLabs costs and charges are non-negative.
 _SIGN_VIOLATIONS = {
@@ -29,6 +30,9 @@ _SIGN_VIOLATIONS = {
         " OR free_minutes_consumed < 0 OR free_llm_dollars_consumed < 0"
     ),
 }
+# A conversation that is final (done/failed) but carries no cost: its snapshots would count it
+# as free. Stored as served (it is what the API says), flagged for a person.
+_FINAL_WITHOUT_COST = "status IN ('done', 'failed') AND cost IS NULL"
 # Costs still pending: a Twilio call not yet priced, a conversation not yet done or failed.
 _UNSETTLED = {
     "twilio_calls": "price IS NULL",
@@ -37,7 +41,20 @@ _UNSETTLED = {
 
 
 def raw_check_specs(asset_key: list[str]) -> list[dg.AssetCheckSpec]:
+    extra = []
+    if asset_key[-1] == "elevenlabs_conversations":
+        extra.append(
+            dg.AssetCheckSpec(
+                FINAL_HAS_COST,
+                asset=dg.AssetKey(asset_key),
+                description=(
+                    "Every done/failed conversation of the window carries its cost; one without "
+                    "(cost null) would count as free in the snapshots, so it is flagged."
+                ),
+            )
+        )
     return [
+        *extra,
         dg.AssetCheckSpec(
             UNIQUE_IDS,
             asset=dg.AssetKey(asset_key),
@@ -93,7 +110,30 @@ def evaluate_raw_checks(
         ),
         {"cutoff": settled_by},
     ).fetchone()
+    results = []
+    if table.name == "elevenlabs_conversations":
+        without_cost = conn.execute(
+            sql.SQL(
+                "SELECT count(*), array_agg(conversation_id ORDER BY conversation_id)"
+                " FROM {table} WHERE {window} AND ({violation})"
+            ).format(
+                table=table.qualified, window=in_window, violation=sql.SQL(_FINAL_WITHOUT_COST)
+            ),
+            params,
+        ).fetchone()
+        results.append(
+            dg.AssetCheckResult(
+                check_name=FINAL_HAS_COST,
+                passed=without_cost[0] == 0,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "conversations": without_cost[0],
+                    "examples": ", ".join((without_cost[1] or [])[:10]),
+                },
+            )
+        )
     return [
+        *results,
         dg.AssetCheckResult(
             check_name=UNIQUE_IDS, passed=duplicates == 0, metadata={"duplicates": duplicates}
         ),
