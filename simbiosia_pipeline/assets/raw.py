@@ -28,7 +28,7 @@ from simbiosia_pipeline.sources.records import (
 )
 from simbiosia_pipeline.sources.resources import SourceApis
 from simbiosia_pipeline.sources.twilio import SourceAuthError
-from simbiosia_pipeline.sources.windows import Window
+from simbiosia_pipeline.sources.windows import Window, hour_ranges
 from simbiosia_pipeline.warehouse.connection import WarehouseUnavailableError
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_schema
@@ -38,6 +38,10 @@ from simbiosia_pipeline.warehouse.writer import RawTable, WindowWriter
 # How many records a write added to its table. New Twilio calls can change the attribution of
 # the hours after them (automation/lookback.py); a write that only updated records cannot.
 RECORDS_ADDED = "records_added"
+# The hours whose records changed — one arrived or left, inside the window or outside it (a
+# record that moved to another hour leaves its old one): ``[[start, end], ...]`` ISO pairs.
+# automation/lookback.py restates them and the hours that look back on them.
+HOURS_CHANGED = "hours_changed"
 
 # Transient trouble that escapes the HTTP layer's own retries (an API down for minutes, the
 # warehouse restarting) gets a few more tries, spaced out, before the run fails. Permanent
@@ -206,6 +210,9 @@ def _common_metadata(window: Window, writer: WindowWriter, elapsed: float, stats
         "rows": writer.inserted,
         "rows_replaced": writer.deleted,
         RECORDS_ADDED: writer.records_added,
+        HOURS_CHANGED: dg.MetadataValue.json(
+            [[r.start.isoformat(), r.end.isoformat()] for r in hour_ranges(writer.hours_changed)]
+        ),
         **stats.as_metadata(),
         "seconds_total": round(elapsed, 3),
         "seconds_writing": round(writer.seconds, 3),
