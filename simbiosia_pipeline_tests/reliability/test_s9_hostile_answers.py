@@ -397,6 +397,7 @@ def test_after_every_hostile_answer_the_warehouse_equals_the_truth(world):
         faults=f"{len(HOSTILE)} hostile answers refused (shape, paging, loops, redirects, "
         "gzip bomb, trickle, amounts, odd values, settings); a trickle retried; a done "
         "conversation without cost flagged; 0 requests reached the other host",
-        retries="none for refusals; 1 HTTP retry for the trickle",
+        retries="none for refusals; step retries for the trickle past the deadline (a "
+        "timeout); 1 HTTP retry for the trickle that cleared",
         started=STARTED.get("scenario"),
     )
