@@ -141,13 +141,13 @@ class BodyReader:
 
 
 def refuse_redirect(status: int, location: str | None, what: str) -> None:
-    """Fail for good on a redirect, naming the host it pointed to (never following it)."""
+    """Fail for good on a redirect, naming the host it pointed to (never following it; not
+    the path, which may carry an account id)."""
     if status in REDIRECT_STATUSES:
-        target = urlsplit(location or "")
-        where = target.netloc or "the same host"
+        where = urlsplit(location or "").netloc or "the same host"
         raise UnusableAnswerError(
-            f"{what}: answered HTTP {status}, a redirect to {where}{target.path}; redirects are "
-            "not followed (credentials are only sent to the configured base URL)"
+            f"{what}: answered HTTP {status}, a redirect to {where}; redirects are not followed "
+            "(credentials are only sent to the configured base URL)"
         )
 
 

@@ -20,6 +20,7 @@ window stays as it was.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,6 +30,13 @@ from simbiosia_pipeline.sources.answers import UnusableAnswerError
 # old system's busiest volume. A listing paging past what its window could hold at this rate
 # is not converging, and fails the run instead of paging for ever.
 MAX_RECORDS_PER_HOUR = 10_000
+_ACCOUNT_IN_PATH = re.compile(r"/Accounts/[^/?]+")
+
+
+def without_account_sid(text: str) -> str:
+    """A Twilio path or URI as it may appear in an error: the account SID is a credential here
+    (see ``automation.alerts.SECRET_VARIABLES``), and errors end up in Dagster's event log."""
+    return _ACCOUNT_IN_PATH.sub("/Accounts/{AccountSid}", text)
 
 
 def max_pages(hours: float, page_size: int, max_records_per_hour: int) -> int:
@@ -57,8 +65,8 @@ class PagingGuard:
     def continue_with(self, token: str) -> None:
         if token in self._seen:
             raise UnusableAnswerError(
-                f"{self.endpoint}: the continuation {token[:120]!r} was served twice; the "
-                "listing would loop for ever"
+                f"{self.endpoint}: the continuation {without_account_sid(token)[:160]!r} was "
+                "served twice; the listing would loop for ever"
             )
         self._seen.add(token)
 
@@ -141,10 +149,11 @@ def twilio_page(
     if next_uri is None:
         return calls, None
     if not isinstance(next_uri, str) or not next_uri:
-        raise _fail(endpoint, f"'next_page_uri' is {next_uri!r}")
+        raise _fail(endpoint, f"'next_page_uri' is {str(next_uri)[:80]!r}")
     parts = urlsplit(next_uri)
     if parts.scheme or parts.netloc or not parts.path.endswith(path):
-        raise _fail(endpoint, f"'next_page_uri' does not continue the listing: {next_uri[:200]!r}")
+        shown = without_account_sid(next_uri)[:200]
+        raise _fail(endpoint, f"'next_page_uri' does not continue the listing: {shown!r}")
     next_numbers = parse_qs(parts.query).get("Page")
     if next_numbers and next_numbers != [str(number + 1)]:
         raise _fail(

@@ -12,7 +12,6 @@ needs — and keeps the records of the requested window.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +45,7 @@ from simbiosia_pipeline.sources.pages import (
     PagingGuard,
     max_pages,
     twilio_page,
+    without_account_sid,
 )
 from simbiosia_pipeline.sources.records import (
     latest_by_key,
@@ -55,7 +55,6 @@ from simbiosia_pipeline.sources.records import (
 )
 from simbiosia_pipeline.sources.windows import Window
 
-_ACCOUNT_IN_PATH = re.compile(r"/Accounts/[^/]+")
 PAGE_SIZE = 1000  # Twilio's maximum; the default of 50 would multiply the requests by 20
 DEFAULT_BASE_URL = "https://api.twilio.com"
 
@@ -120,7 +119,7 @@ class HttpxTwilioClient(HttpClient):
         allow_redirects=False,
     ) -> Response:
         target = self._rebase(url)
-        what = f"Twilio {method} {_without_account_sid(urlsplit(target).path)}"
+        what = f"Twilio {method} {without_account_sid(urlsplit(target).path)}"
         headers = {**(headers or {}), "Accept-Encoding": ACCEPT_ENCODING}
 
         def attempt() -> tuple[httpx.Response, bytes, object]:
@@ -271,12 +270,6 @@ class TwilioCallsClient:
             page, next_uri = checked(number, page.next_page)
             guard.page_received()
         return records
-
-
-def _without_account_sid(path: str) -> str:
-    """The path as it may appear in an error: the account SID is a credential here (see
-    ``automation.alerts.SECRET_VARIABLES``), and errors end up in Dagster's event log."""
-    return _ACCOUNT_IN_PATH.sub("/Accounts/{AccountSid}", path)
 
 
 def _exact_json(body: bytes, what: str) -> object:

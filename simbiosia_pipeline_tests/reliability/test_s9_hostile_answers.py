@@ -247,6 +247,10 @@ HOSTILE = [
     Hostile("Twilio gzip bomb", twilio_calls,
             lambda: Rule(hostile.twilio_list, hostile.gzipped(BOMB)),
             ("too large", "once decompressed")),
+    Hostile("Twilio listing trickling past the deadline", twilio_calls,
+            lambda: Rule(hostile.twilio_list, hostile.trickled(0.05)),
+            ("no complete answer within 1s (overall deadline)", "after 2 attempts"),
+            (("request_timeout_seconds", 1.0),), retried=True),
     Hostile("Twilio price -1e400 (a JSON number)", twilio_calls,
             lambda: Rule(hostile.twilio_list, in_call(CALL, "price", b"-1e400")),
             (CALL, "price", "sanity bound")),
@@ -310,6 +314,9 @@ def test_a_hostile_answer_fails_the_run_naming_it_and_changes_nothing(world, pro
     for text in case.says:
         assert text in message, f"{case.what}: {text!r} not in\n{message[-3000:]}"
     assert (step_retries(result) > 0) == case.retried, f"{case.what}: retried wrongly"
+    for secret in (SANDBOX.config.twilio_account_sid, DEFAULT_TWILIO_AUTH_TOKEN,
+                   DEFAULT_ELEVENLABS_API_KEY):  # fmt: skip
+        assert secret not in message, f"{case.what}: a credential in the error"
     if "concurrency" not in case.what:
         assert rule.fired, f"{case.what}: the proxy never met the request it rewrites"
     if "bomb" in case.what:

@@ -77,7 +77,7 @@ def test_a_deadline_passed_is_a_transient_timeout():
 
 
 def test_redirects_are_refused_naming_where_they_pointed():
-    with pytest.raises(UnusableAnswerError, match="HTTP 302, a redirect to evil.example/x"):
+    with pytest.raises(UnusableAnswerError, match="HTTP 302, a redirect to evil.example;"):
         refuse_redirect(302, "https://evil.example/x?k=1", "listing")
     refuse_redirect(200, None, "listing")
 
