@@ -147,7 +147,10 @@ def lookback_restatement_sensor(restate_job, minimum_interval_seconds: int = 60)
         job=restate_job,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=default_sensor_status(),
-        description="Rebuild the hours whose attribution looks back on calls that landed late.",
+        description=(
+            "Rebuild the hours records left or arrived in after they were built, and the hours"
+            " whose attribution looks back on them."
+        ),
     )
     def _restate(context: dg.SensorEvaluationContext):
         cursor = _cursor(context.cursor)
