@@ -154,8 +154,9 @@ class ElevenLabsClient:
         ) as session:
             http = _Http(session, self._base_url, self._limits)
             writer = _BatchWriter(sink, batch_size)
-            run = _FetchRun(http, limiter, stats, self._policy, window, writer)
-            run.max_records_per_hour = self._max_records_per_hour
+            run = _FetchRun(
+                http, limiter, stats, self._policy, window, writer, self._max_records_per_hour
+            )
             await run.execute(self._concurrency)
         return ElevenLabsFetch(
             listed=len(run.seen),
@@ -190,11 +191,11 @@ class _Http:
         try:
             async with asyncio.timeout(deadline.seconds):
                 return await self._read(path, what, params)
-        except TimeoutError:
-            raise deadline.exceeded() from None
-        except aiohttp.ClientError as exc:
+        except aiohttp.ClientError as exc:  # a per-read timeout (ServerTimeoutError) included
             # The type only: aiohttp's messages can carry the request, headers included.
             raise TransientResponseError(f"{what}: {type(exc).__name__}") from exc
+        except TimeoutError:
+            raise deadline.exceeded() from None
 
     async def _read(self, path: str, what: str, params: dict | None) -> _Answer:
         async with self._session.get(
@@ -266,7 +267,16 @@ class _FetchRun:
     """One window's listing, detail fan-out and writing: listers feed conversation ids to the
     fetchers, which hand details to the writer; all share one limiter and one event loop."""
 
-    def __init__(self, http: _Http, limiter, stats, policy, window: Window, writer: _BatchWriter):
+    def __init__(
+        self,
+        http: _Http,
+        limiter,
+        stats,
+        policy,
+        window: Window,
+        writer: _BatchWriter,
+        max_records_per_hour: int = MAX_RECORDS_PER_HOUR,
+    ):
         self.http = http
         self.limiter = limiter
         self.stats = stats
@@ -280,7 +290,7 @@ class _FetchRun:
         self.fatal: Exception | None = None
         self.stopping = False
         self.rng = random.Random()
-        self.max_records_per_hour = MAX_RECORDS_PER_HOUR
+        self.max_records_per_hour = max_records_per_hour
 
     async def execute(self, workers: int) -> None:
         try:
