@@ -57,6 +57,7 @@ from simbiosia_pipeline.sources.pages import (
     MAX_RECORDS_PER_HOUR,
     PagingGuard,
     elevenlabs_page,
+    error_hint,
     max_pages,
 )
 from simbiosia_pipeline.sources.records import RecordError, conversation_start
@@ -429,6 +430,11 @@ class _FetchRun:
             async with self.limiter:
                 answer = await self.http.get(path, f"conversation {conversation_id}")
             detail = self._parsed(answer, f"conversation {conversation_id}")
+            if "conversation_id" not in detail:  # an error object served with 200, not a detail
+                raise UnusableAnswerError(
+                    f"ElevenLabs GET {path}: HTTP 200 without a conversation"
+                    f"{error_hint(detail)}; nothing of the window was replaced"
+                )
             if detail.get("conversation_id") != conversation_id:
                 raise TransientResponseError("detail body is for another conversation")
             conversation_start(detail)  # a detail without a start time is unusable: fail loudly

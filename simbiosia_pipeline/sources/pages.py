@@ -75,7 +75,8 @@ def _fail(endpoint: str, problem: str) -> UnusableAnswerError:
     return UnusableAnswerError(f"{endpoint}: {problem}; nothing of the window was replaced")
 
 
-def _error_hint(page: dict) -> str:
+def error_hint(page: dict) -> str:
+    """What a body that is not the expected resource holds, for the error message."""
     for key in ("detail", "message", "error", "code"):
         if key in page:
             return f" (it holds {key}={str(page[key])[:200]!r})"
@@ -86,7 +87,7 @@ def _record_list(page: object, key: str, endpoint: str) -> list[dict]:
     if not isinstance(page, dict):
         raise _fail(endpoint, f"the page is a JSON {type(page).__name__}, not an object")
     if key not in page:
-        raise _fail(endpoint, f"HTTP 200 without the record list {key!r}{_error_hint(page)}")
+        raise _fail(endpoint, f"HTTP 200 without the record list {key!r}{error_hint(page)}")
     records = page[key]
     if not isinstance(records, list):
         raise _fail(endpoint, f"{key!r} is a {type(records).__name__}, not a list")

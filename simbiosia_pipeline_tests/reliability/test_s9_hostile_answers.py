@@ -171,6 +171,10 @@ HOSTILE = [
     Hostile("ElevenLabs 200 {'detail': ...} instead of a page", elevenlabs_conversations,
             lambda: Rule(hostile.elevenlabs_list, hostile.body({"detail": {"status": "busy"}})),
             ("/v1/convai/conversations", "without the record list 'conversations'", "detail")),
+    Hostile("ElevenLabs detail 200 {'detail': ...}", elevenlabs_conversations,
+            lambda: Rule(hostile.elevenlabs_detail(CONVERSATION),
+                         hostile.body({"detail": {"status": "conversation_not_found"}})),
+            (CONVERSATION, "HTTP 200 without a conversation", "conversation_not_found")),
     Hostile("ElevenLabs 'conversations' not a list", elevenlabs_conversations,
             lambda: Rule(hostile.elevenlabs_list, hostile.edit_json(
                 set_fields(conversations={"a": 1}))),
