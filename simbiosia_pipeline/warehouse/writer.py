@@ -68,6 +68,8 @@ class WindowWriter:
         self.seconds = 0.0
         self.hours_changed: list[datetime] = []
         self._hours_left: set[datetime] = set()
+        self._before = _HourMembership()
+        self._after = _HourMembership()
 
     @property
     def records_added(self) -> int:
@@ -92,26 +94,22 @@ class WindowWriter:
             "SELECT pg_advisory_xact_lock(hashtext(%s), day) FROM unnest(%s::int[]) AS day",
             (self._table.lock_name, window_days(self._start, self._end)),
         )
-        # The window's records before the write (key and hour), to tell at the end which hours
-        # gained or lost records; dropped with the transaction.
-        self._conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS simbiosia_window_before"
-            " (key text, hour timestamptz) ON COMMIT DROP"
-        )
-        self._conn.execute("TRUNCATE simbiosia_window_before")  # a writer before, same transaction
-        self.deleted = self._conn.execute(
-            sql.SQL(
-                "WITH gone AS (DELETE FROM {table} WHERE {col} >= %s AND {col} < %s"
-                " RETURNING {key}, {col})"
-                " INSERT INTO simbiosia_window_before SELECT {key}, {hour} FROM gone"
-            ).format(
-                table=self._table.qualified,
-                col=sql.Identifier(self._table.time_column),
-                key=sql.Identifier(self._table.key),
-                hour=_utc_hour(self._table.time_column),
-            ),
-            (self._start, self._end),
-        ).rowcount
+        # The window's records before the write, by hour, to tell at the end which hours gained
+        # or lost records (a digest per hour: memory stays flat over a window of months).
+        with self._conn.cursor() as cursor:
+            cursor.execute(
+                sql.SQL(
+                    "DELETE FROM {table} WHERE {col} >= %s AND {col} < %s RETURNING {key}, {col}"
+                ).format(
+                    table=self._table.qualified,
+                    col=sql.Identifier(self._table.time_column),
+                    key=sql.Identifier(self._table.key),
+                ),
+                (self._start, self._end),
+            )
+            for key, moment in cursor:
+                self._before.add(key, moment)
+            self.deleted = cursor.rowcount
         self.seconds += time.perf_counter() - began
         return self
 
@@ -124,21 +122,27 @@ class WindowWriter:
         # A record already stored under another time (a queued call that started later, or one
         # listed twice by the API) is replaced, so each record lives in exactly one window.
         left = self._conn.execute(
-            sql.SQL("DELETE FROM {} WHERE {key} = ANY(%s) RETURNING {hour}").format(
+            sql.SQL("DELETE FROM {} WHERE {key} = ANY(%s) RETURNING {key}, {col}").format(
                 self._table.qualified,
                 key=sql.Identifier(self._table.key),
-                hour=_utc_hour(self._table.time_column),
+                col=sql.Identifier(self._table.time_column),
             ),
             (keys,),
         ).fetchall()
         self.replaced_elsewhere += len(left)
-        self._hours_left.update(hour for (hour,) in left if not self._start <= hour < self._end)
+        for key, moment in left:
+            if self._start <= moment < self._end:
+                self._after.remove(key, moment)  # written earlier by this very writer
+            else:
+                self._hours_left.add(utc_hour(moment))
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
             self._table.qualified, sql.SQL(", ").join(map(sql.Identifier, self._table.columns))
         )
+        time_index = self._table.columns.index(self._table.time_column)
         with self._conn.cursor() as cursor, cursor.copy(copy_sql) as copy:
             for row in rows:
                 copy.write_row(row)
+                self._after.add(row[self._key_index], row[time_index])
         self.inserted += len(rows)
         self.seconds += time.perf_counter() - began
 
@@ -146,38 +150,39 @@ class WindowWriter:
         began = time.perf_counter()
         try:
             if exc_type is None:
-                self.hours_changed = sorted(self._hours_left | self._window_hours_changed())
+                self.hours_changed = sorted(self._hours_left | self._before.differs(self._after))
             self._transaction.__exit__(exc_type, exc, tb)
         finally:
             self.seconds += time.perf_counter() - began
 
-    def _window_hours_changed(self) -> set[datetime]:
-        """Hours of the window that gained or lost a record (by key) in this write."""
-        rows = self._conn.execute(
-            sql.SQL(
-                "WITH after AS (SELECT {key} AS key, {hour} AS hour FROM {table}"
-                "               WHERE {col} >= %(start)s AND {col} < %(end)s)"
-                " SELECT DISTINCT hour FROM ("
-                "  (SELECT key, hour FROM simbiosia_window_before EXCEPT SELECT * FROM after)"
-                "  UNION ALL"
-                "  (SELECT * FROM after EXCEPT SELECT key, hour FROM simbiosia_window_before)"
-                " ) AS changed"
-            ).format(
-                table=self._table.qualified,
-                col=sql.Identifier(self._table.time_column),
-                key=sql.Identifier(self._table.key),
-                hour=_utc_hour(self._table.time_column),
-            ),
-            {"start": self._start, "end": self._end},
-        ).fetchall()
-        return {hour for (hour,) in rows}
+
+class _HourMembership:
+    """Which records each hour holds, as a count and a sum of key hashes per hour: two equal
+    sets give equal digests; two different ones, equal digests with odds of 2^-64."""
+
+    def __init__(self) -> None:
+        self._hours: dict[datetime, tuple[int, int]] = {}
+
+    def add(self, key, moment: datetime, sign: int = 1) -> None:
+        hour = utc_hour(moment)
+        count, total = self._hours.get(hour, (0, 0))
+        self._hours[hour] = (count + sign, (total + sign * hash(key)) % 2**64)
+
+    def remove(self, key, moment: datetime) -> None:
+        self.add(key, moment, sign=-1)
+
+    def differs(self, other: _HourMembership) -> set[datetime]:
+        """The hours whose records are not the same in ``other``."""
+        empty = (0, 0)
+        return {
+            hour
+            for hour in self._hours.keys() | other._hours.keys()
+            if self._hours.get(hour, empty) != other._hours.get(hour, empty)
+        }
 
 
-def _utc_hour(column: str) -> sql.Composed:
-    """The UTC hour a timestamptz column falls in (date_trunc alone uses the session's zone)."""
-    return sql.SQL("(date_trunc('hour', {col} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')").format(
-        col=sql.Identifier(column)
-    )
+def utc_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def replace_window(
