@@ -34,7 +34,7 @@ CONVERSATION_COLUMNS = (
 FINAL_CONVERSATION_STATUSES = frozenset({"done", "failed"})
 
 # Sanity bounds of amounts, by unit: a single call or conversation beyond them is a broken
-# record, not a charge (README, "Bad input"). Twilio prices are in the call's own currency
+# record, not a charge (README, "Hostile answers"). Twilio prices are in the call's own currency
 # (``price_unit``): a million units of any currency is more than any single call could cost.
 AMOUNT_BOUNDS = {
     "currency": Decimal(1_000_000),
