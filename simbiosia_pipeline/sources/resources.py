@@ -22,7 +22,9 @@ from pydantic import PrivateAttr
 
 from simbiosia_pipeline.settings import Settings, SourceMode, check_credentials
 from simbiosia_pipeline.sources import elevenlabs, twilio
+from simbiosia_pipeline.sources.answers import MAX_BODY_BYTES, AnswerLimits
 from simbiosia_pipeline.sources.http import BackoffPolicy
+from simbiosia_pipeline.sources.pages import MAX_RECORDS_PER_HOUR
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,13 @@ class SourceApis(dg.ConfigurableResource, ABC):
     elevenlabs_concurrency: int = 8
     # Requests kept free for the hourly and settlement runs while a backfill is running.
     elevenlabs_reserved_concurrency: int = 2
+    # Per read, and also the overall deadline of one answer (``answers.py``).
     request_timeout_seconds: float = 30.0
     max_attempts: int = 8
     twilio_page_size: int = twilio.PAGE_SIZE
+    # Bounds on what the APIs may send (``answers.py``, ``pages.py``).
+    max_answer_bytes: int = MAX_BODY_BYTES
+    max_records_per_hour: int = MAX_RECORDS_PER_HOUR
 
     @property
     @abstractmethod
@@ -63,6 +69,8 @@ class SourceApis(dg.ConfigurableResource, ABC):
             timeout=self._timeout(),
             policy=self._policy(),
             page_size=self.twilio_page_size,
+            limits=self._limits(),
+            max_records_per_hour=self.max_records_per_hour,
         )
 
     def elevenlabs(self, *, bulk: bool = False) -> elevenlabs.ElevenLabsClient:
@@ -72,6 +80,7 @@ class SourceApis(dg.ConfigurableResource, ABC):
         budget minus the reserve) and the routine runs (hourly, settlement: the reserve), so the
         two together never exceed it and a backfill cannot starve the hourly run.
         """
+        elevenlabs.checked_concurrency(self.elevenlabs_concurrency)
         endpoints = self.endpoints()
         return elevenlabs.ElevenLabsClient(
             api_key=endpoints.elevenlabs_api_key,
@@ -81,11 +90,18 @@ class SourceApis(dg.ConfigurableResource, ABC):
             ),
             timeout_seconds=self.request_timeout_seconds,
             policy=self._policy(),
+            limits=self._limits(),
+            max_records_per_hour=self.max_records_per_hour,
         )
 
     def _timeout(self) -> httpx.Timeout:
         return httpx.Timeout(
             self.request_timeout_seconds, connect=min(10.0, self.request_timeout_seconds)
+        )
+
+    def _limits(self) -> AnswerLimits:
+        return AnswerLimits(
+            deadline_seconds=self.request_timeout_seconds, max_bytes=self.max_answer_bytes
         )
 
     def _policy(self) -> BackoffPolicy:
