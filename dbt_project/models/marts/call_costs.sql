@@ -3,7 +3,7 @@
     exactly once, paired or alone. A view: the pairing crosses hour boundaries, so it is
     computed from all of staging whenever it is read and never depends on which hours were
     rebuilt in which order. -#}
-{{ config(materialized='view') }}
+{{ config(materialized='view', post_hook="{{ grant_to_dashboard_roles() }}") }}
 
 with recursive
 
@@ -135,6 +135,11 @@ select
     phone_calls.sid as twilio_call_sid,
     phone_calls.conversation_id,
     calls.direction as twilio_direction,
+    -- the two parties as dialled: Twilio's from/to, else the conversation's by its direction
+    coalesce(calls.from_number, case when conversations.call_direction = 'inbound'
+        then conversations.external_number else conversations.agent_number end) as from_number,
+    coalesce(calls.to_number, case when conversations.call_direction = 'inbound'
+        then conversations.agent_number else conversations.external_number end) as to_number,
     calls.duration_secs as twilio_duration_secs,
     calls.billable_minutes,
     conversations.call_duration_secs as elevenlabs_duration_secs,

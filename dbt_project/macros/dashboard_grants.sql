@@ -1,0 +1,16 @@
+{#- A view is recreated on every build, and loses its grants with it: give SELECT back to every
+    dashboard role (`simbiosia db grant-dashboard-role` marks them with this comment), so the
+    backoffice keeps reading the views it reads (call_costs, unattributed_numbers). -#}
+{% macro grant_to_dashboard_roles() -%}
+do $$
+declare dashboard record;
+begin
+    for dashboard in
+        select rolname from pg_roles
+        where shobj_description(oid, 'pg_authid') = 'simbiosia dashboard role (read-only)'
+    loop
+        execute format('grant select on %s to %I', '{{ this }}', dashboard.rolname);
+    end loop;
+end
+$$
+{%- endmacro %}
