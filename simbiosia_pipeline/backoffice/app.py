@@ -1,7 +1,8 @@
 """The backoffice's Streamlit entry point (``streamlit run``; ``simbiosia backoffice`` starts it).
 
 Login first (``auth.py``), then the shared sidebar filters, then the page picked in Streamlit's
-navigation. Each page is a script of ``pages/``.
+navigation. Each page is a script of ``screens/`` (not ``pages/``: Streamlit would also run
+that folder's scripts by themselves, its older multipage layout, skipping login and filters).
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from simbiosia_pipeline.backoffice.config import is_loopback
 HERE = Path(__file__).parent
 PAGES = [
     st.Page(
-        HERE / "pages/overview.py", title="Overview", icon=":material/dashboard:", default=True
+        HERE / "screens/overview.py", title="Overview", icon=":material/dashboard:", default=True
     ),
-    st.Page(HERE / "pages/workspace.py", title="Workspace", icon=":material/business:"),
-    st.Page(HERE / "pages/calls.py", title="Calls", icon=":material/call:"),
-    st.Page(HERE / "pages/providers.py", title="Providers", icon=":material/hub:"),
-    st.Page(HERE / "pages/health.py", title="Data health", icon=":material/monitor_heart:"),
-    st.Page(HERE / "pages/export.py", title="Export", icon=":material/download:"),
-    st.Page(HERE / "pages/sync.py", title="Sync now", icon=":material/sync:"),
+    st.Page(HERE / "screens/workspace.py", title="Workspace", icon=":material/business:"),
+    st.Page(HERE / "screens/calls.py", title="Calls", icon=":material/call:"),
+    st.Page(HERE / "screens/providers.py", title="Providers", icon=":material/hub:"),
+    st.Page(HERE / "screens/health.py", title="Data health", icon=":material/monitor_heart:"),
+    st.Page(HERE / "screens/export.py", title="Export", icon=":material/download:"),
+    st.Page(HERE / "screens/sync.py", title="Sync now", icon=":material/sync:"),
 ]
 
 

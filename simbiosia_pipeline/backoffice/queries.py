@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import pandas as pd
+import psycopg
 import sqlalchemy as sa
 
 RECONCILIATION = "public.billing_reconciliation"
@@ -218,12 +219,14 @@ def read(engine: sa.Engine, sql: str, params: dict | None = None) -> pd.DataFram
     try:
         with engine.connect() as conn:
             return pd.read_sql(sa.text(sql), conn, params=params or {}, coerce_float=False)
-    except sa.exc.OperationalError:
-        raise WarehouseDownError(
-            "The warehouse does not answer. The figures will be back when it is reachable again."
-        ) from None
-    except sa.exc.ProgrammingError as exc:
-        if "UndefinedTable" in type(exc.orig).__name__ or "does not exist" in str(exc.orig):
+    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
+        cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) else exc  # pandas wraps
+        if isinstance(cause, sa.exc.OperationalError):
+            raise WarehouseDownError(
+                "The warehouse does not answer. The figures will be back when it is reachable "
+                "again."
+            ) from None
+        if isinstance(getattr(cause, "orig", None), psycopg.errors.UndefinedTable):
             raise NotBuiltError(
                 "The warehouse has no cost tables yet: run the pipeline first "
                 "(`make run`, or a backfill)."

@@ -49,7 +49,21 @@ def render(selection: ui.Selection) -> None:
             first_seen=[views.local_time(t, zone) for t in fallen["first_seen"]],
             last_seen=[views.local_time(t, zone) for t in fallen["last_seen"]],
         )
-        st.dataframe(fallen, hide_index=True, key="health_unattributed")
+        st.dataframe(
+            fallen.rename(
+                columns={
+                    "phone_number": "Number",
+                    "is_e164": "E.164",
+                    "twilio_calls": "Twilio calls",
+                    "elevenlabs_conversations": "ElevenLabs conversations",
+                    "records": "Records",
+                    "first_seen": "First seen",
+                    "last_seen": "Last seen",
+                }
+            ),
+            hide_index=True,
+            key="health_unattributed",
+        )
 
     st.subheader("Reconciliation with the bills")
     reconciliation = queries.reconciliation(ui.engine())
