@@ -115,13 +115,14 @@ def dashboard_role_sql() -> str:
 def grant_dashboard_role(conn: psycopg.Connection, role: str) -> GrantReport:
     """Make ``role`` able to read what the backoffice reads and nothing else; create it (LOGIN,
     no password) if it does not exist. One transaction: on a refusal nothing has changed."""
-    relations = _relations_to_grant(conn)
     with conn.transaction():
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        if exists:
+            _refuse_broader_roles(conn, role)
+        relations = _relations_to_grant(conn)
         if not exists:
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
         report = GrantReport(created=not exists, relations=relations)
-        _refuse_broader_roles(conn, role)
         _take_back_everything(conn, role, report)
         _take_away_large_objects(conn, report)
         database = conn.execute("SELECT current_database()").fetchone()[0]
