@@ -1,4 +1,5 @@
-"""Alerts for people: a Slack-compatible webhook (``SIMBIOSIA_ALERT_WEBHOOK_URL``), also logged.
+"""Alerts for people: a Slack-compatible webhook (``SIMBIOSIA_ALERT_WEBHOOK_URL``) and/or email
+(``SIMBIOSIA_ALERT_EMAIL_TO`` through the SMTP server of ``SIMBIOSIA_SMTP_*``), always logged.
 
 An alert never carries a secret: every text is passed through ``scrub`` which removes the
 values of the credential variables, whatever produced the text (an exception, a log line).
@@ -8,10 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
+import smtplib
+import socket
+from dataclasses import dataclass
+from email.message import EmailMessage
 
 import httpx
 
-from simbiosia_pipeline.settings import Settings
+from simbiosia_pipeline.settings import ConfigurationError, Settings
 
 log = logging.getLogger("simbiosia.alerts")
 
@@ -21,7 +26,11 @@ SECRET_VARIABLES = (
     "ELEVENLABS_API_KEY",
     "SIMBIOSIA_DATABASE_URL",
     "DAGSTER_PG_URL",
+    "SIMBIOSIA_SMTP_PASSWORD",
+    "SIMBIOSIA_BACKOFFICE_PASSWORD",
+    "SIMBIOSIA_BACKOFFICE_DATABASE_URL",
 )
+SMTP_SECURITY_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 MAX_TEXT = 3000  # Slack truncates long messages; keep the head, which says what happened
 
 
@@ -34,13 +43,83 @@ def scrub(text: str) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class EmailSettings:
+    """Where email alerts go and through which SMTP server. The password is not kept here: it is
+    read from ``SIMBIOSIA_SMTP_PASSWORD`` when a message is sent."""
+
+    to: tuple[str, ...]
+    sender: str
+    host: str
+    port: int
+    username: str | None
+    security: str  # starttls | ssl | none
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> EmailSettings | None:
+        """None when ``SIMBIOSIA_ALERT_EMAIL_TO`` is unset (no email alerts)."""
+        env = os.environ if env is None else env
+        to = tuple(
+            a.strip() for a in (env.get("SIMBIOSIA_ALERT_EMAIL_TO") or "").split(",") if a.strip()
+        )
+        if not to:
+            return None
+        security = (env.get("SIMBIOSIA_SMTP_SECURITY") or "starttls").strip().lower()
+        if security not in SMTP_SECURITY_PORTS:
+            raise ConfigurationError(
+                f"SIMBIOSIA_SMTP_SECURITY={security!r} is not one of: "
+                + ", ".join(SMTP_SECURITY_PORTS)
+            )
+        port = env.get("SIMBIOSIA_SMTP_PORT") or str(SMTP_SECURITY_PORTS[security])
+        if not port.isdigit():
+            raise ConfigurationError(f"SIMBIOSIA_SMTP_PORT={port!r} is not a port number")
+        return cls(
+            to=to,
+            sender=env.get("SIMBIOSIA_ALERT_EMAIL_FROM") or f"simbiosia-alerts@{socket.getfqdn()}",
+            host=env.get("SIMBIOSIA_SMTP_HOST") or "localhost",
+            port=int(port),
+            username=env.get("SIMBIOSIA_SMTP_USER") or None,
+            security=security,
+        )
+
+
 def send_alert(title: str, details: str = "", settings: Settings | None = None) -> dict:
-    """Log the alert and POST it to the webhook when one is configured; return the payload."""
+    """Log the alert, POST it to the webhook and email it, each when configured; return the
+    webhook payload. Both channels are tried even if one fails; a failure is raised after."""
     settings = settings or Settings.from_env()
     text = scrub(f":rotating_light: *{title}*" + (f"\n{details}" if details else ""))[:MAX_TEXT]
     payload = {"text": text}
     log.warning("ALERT %s", text)
+    failures: list[Exception] = []
     if settings.alert_webhook_url:
-        response = httpx.post(settings.alert_webhook_url, json=payload, timeout=10.0)
-        response.raise_for_status()
+        try:
+            response = httpx.post(settings.alert_webhook_url, json=payload, timeout=10.0)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            failures.append(exc)
+    email = EmailSettings.from_env()
+    if email:
+        try:
+            send_email(email, scrub(title), scrub(details)[:MAX_TEXT])
+        except (OSError, smtplib.SMTPException) as exc:
+            log.error("alert email to %s failed: %s", ", ".join(email.to), scrub(str(exc)))
+            failures.append(exc)
+    if failures:
+        raise failures[0]
     return payload
+
+
+def send_email(email: EmailSettings, title: str, details: str) -> None:
+    """One plain-text message: the subject says what happened, the body the details."""
+    message = EmailMessage()
+    message["Subject"] = f"[Simbiosia alert] {title}"
+    message["From"] = email.sender
+    message["To"] = ", ".join(email.to)
+    message.set_content(f"{title}\n\n{details}\n" if details else f"{title}\n")
+    connection = smtplib.SMTP_SSL if email.security == "ssl" else smtplib.SMTP
+    with connection(email.host, email.port, timeout=10.0) as smtp:
+        if email.security == "starttls":
+            smtp.starttls()
+        if email.username:
+            smtp.login(email.username, os.environ.get("SIMBIOSIA_SMTP_PASSWORD", ""))
+        smtp.send_message(message)
