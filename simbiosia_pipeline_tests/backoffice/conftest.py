@@ -35,6 +35,7 @@ WINDOWS = (
     (datetime(2025, 10, 30, 23, tzinfo=UTC), datetime(2025, 11, 1, 17, tzinfo=UTC)),
 )
 NOW = datetime(2025, 11, 1, 16, 10, tzinfo=UTC)
+SANDBOX = SandboxConfig(seed=29, scale=0.4, now=NOW)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Warehouse:
 
 @pytest.fixture(scope="session")
 def backoffice_warehouse(tmp_path_factory) -> Warehouse:
-    sandbox = Sandbox(SandboxConfig(seed=29, scale=0.4, now=NOW))
+    sandbox = Sandbox(SANDBOX)
     url = create_database("simbiosia_backoffice")
     role = f"dashboard_{uuid.uuid4().hex[:8]}"
     with pytest.MonkeyPatch.context() as patch:
