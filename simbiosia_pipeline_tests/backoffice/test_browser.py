@@ -87,7 +87,7 @@ def browser(tmp_path_factory):
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--window-size=1600,1300", "--disable-gpu"):  # fmt: skip
+                     "--window-size=1600,2000", "--disable-gpu"):  # fmt: skip
         options.add_argument(argument)
     options.add_experimental_option(
         "prefs",
@@ -175,6 +175,7 @@ def open_page(driver, title: str) -> None:
 
 
 def screenshot(driver, name: str) -> None:
+    settled(driver)
     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
     (ARTIFACTS / f"{name}.html").write_text(driver.page_source)
 

@@ -43,7 +43,8 @@ def render(selection: ui.Selection) -> None:
         type="primary",
     )
     for name, frame in everything.items():
-        with st.expander(f"{name} — {len(frame):,} rows"):
+        rows = f"{len(frame):,} row" + ("" if len(frame) == 1 else "s")
+        with st.expander(f"{name} — {rows}"):
             ui.csv_button(frame, name, key=f"export_csv_{name}")
             ui.table(frame.head(1000), key=f"export_table_{name}")
 

@@ -15,9 +15,10 @@ def render(selection: ui.Selection) -> None:
     zone = ui.config().reporting_tz
     newest = queries.newest_hour(ui.engine())
     st.metric(
-        "Newest hour in the snapshots",
+        "Newest hour in the snapshots (its start)",
         views.local_time(newest, zone) if newest else "none yet",
-        help="The latest hour with any call or conversation that the pipeline has built.",
+        help="The latest hour with any call or conversation that the pipeline has built. The "
+        "hourly schedule builds each hour ten minutes after it closes.",
     )
 
     st.subheader("Hours with costs still pending")
