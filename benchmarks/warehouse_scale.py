@@ -162,6 +162,7 @@ def backoffice_queries(workload, log) -> list[Result]:
                 "end": workload.end.isoformat(),
                 "models": BACKOFFICE_MODELS,
                 "repeats": max(5, workload.repeats),
+                "statement_timeout_ms": 120_000,
             },
             env=_env(url, home),
         )
@@ -169,6 +170,7 @@ def backoffice_queries(workload, log) -> list[Result]:
     for name, ms in pages.items():
         log(f"backoffice page {name}: {ms:.1f} ms")
     slowest = max(BACKOFFICE_PAGES, key=lambda name: pages[name])
+    capped = [name for name, ms in pages.items() if ms >= outcome["cap_ms"]]
     return [
         Result.judged(
             "backoffice_query_ms",
@@ -177,6 +179,8 @@ def backoffice_queries(workload, log) -> list[Result]:
             "<=",
             200,
             slowest_page=slowest,
+            # pages whose reads hit the statement timeout: their value is that cap, a lower bound
+            capped_pages=capped,
             pages_ms={name: round(ms, 1) for name, ms in pages.items()},
             conversations=outcome["conversations"],
             calls=outcome["calls"],
