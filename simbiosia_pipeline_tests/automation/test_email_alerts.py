@@ -18,6 +18,8 @@ from simbiosia_pipeline_tests.automation.test_alerts import FAKE_TOKEN, failed_r
 from simbiosia_pipeline_tests.local_servers import free_port
 
 SMTP_USER, SMTP_PASSWORD = "alerts", "smtp-pa55word-for-tests"
+# The test server takes the login without TLS (loopback only); aiosmtpd warns about exactly that.
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 
 class Mailbox:
