@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from simbiosia_pipeline.backoffice.money import cents, percent_change
+from simbiosia_pipeline.backoffice.money import cents, percent_change, usd
 from simbiosia_pipeline.backoffice.queries import ACTIVITY_COLUMNS
 
 LABELS = {
@@ -132,14 +132,24 @@ def for_display(table: pd.DataFrame) -> pd.DataFrame:
     for column in shown.columns:
         if column in ROUNDED_LABELS:
             shown[column] = [cents(value) for value in shown[column]]
-    if "Figure" in shown.columns:  # the comparison: a column mixes counts and money
-        money = shown["Figure"].str.endswith("USD")
+    if "Figure" in shown.columns:  # the comparison: its columns mix counts and money
+        is_money = list(shown["Figure"].str.endswith("USD"))
         for column in ("Period A", "Period B", "Change"):
+            signed = column == "Change"
             shown[column] = [
-                str(cents(value)) if is_money else str(value)
-                for value, is_money in zip(shown[column], money, strict=True)
+                comparison_cell(value, money, signed)
+                for value, money in zip(shown[column], is_money, strict=True)
             ]
+        shown["Change %"] = [
+            "— (A is 0)" if pct is None else f"{pct:+}%" for pct in shown["Change %"]
+        ]
     return shown
+
+
+def comparison_cell(value, is_money: bool, signed: bool) -> str:
+    """``$1,234.57`` / ``1,234``; with ``signed`` a change: ``+$0.56``, ``-12``."""
+    text = usd(value) if is_money else f"{int(value):,}"
+    return f"+{text}" if signed and value > 0 else text
 
 
 def chart_frame(table: pd.DataFrame, index: str, columns: list[str]) -> pd.DataFrame:

@@ -196,14 +196,15 @@ def test_the_period_comparison_across_a_month_and_a_dst_change(backoffice_env, p
     before, after = truth.totals(*period_a, 4), truth.totals(*period_b, 4)
     for name in views.COMPARED:
         a, b = before[name], after[name]
-        is_money = name.endswith("usd")
+        show = money.usd if name.endswith("usd") else (lambda n: f"{n:,}")
+        change = money.percent_change(a, b)
         assert shown[views.LABELS[name]] == {
-            "Period A": str(money.cents(a)) if is_money else str(a),
-            "Period B": str(money.cents(b)) if is_money else str(b),
-            "Change": str(money.cents(b - a)) if is_money else str(b - a),
-            "Change %": money.percent_change(a, b),
+            "Period A": show(a),
+            "Period B": show(b),
+            "Change": ("+" if b > a else "") + show(b - a),
+            "Change %": "— (A is 0)" if change is None else f"{change:+}%",
         }, name
-    assert shown["Total USD"]["Period A"] != "0.00"
+    assert shown["Total USD"]["Period A"] != "$0.00"
 
 
 def test_month_to_date_compares_with_the_same_days_of_last_month(backoffice_env):
@@ -212,11 +213,11 @@ def test_month_to_date_compares_with_the_same_days_of_last_month(backoffice_env)
     app.selectbox(key="workspace_page_id").set_value(5).run()
     shown = _comparison(app)
     # 1 November against 1 October: nothing was ingested on 1 October.
-    assert shown["Total USD"]["Period A"] == "0.00"
-    assert shown["Total USD"]["Period B"] == str(
-        money.cents(truth.totals(FIRST_OF_NOVEMBER, TODAY, 5)["total_usd"])
+    assert shown["Total USD"]["Period A"] == "$0.00"
+    assert shown["Total USD"]["Period B"] == money.usd(
+        truth.totals(FIRST_OF_NOVEMBER, TODAY, 5)["total_usd"]
     )
-    assert shown["Total USD"]["Change %"] is None
+    assert shown["Total USD"]["Change %"] == "— (A is 0)"
 
 
 def _comparison(app: AppTest) -> dict[str, dict]:
