@@ -105,7 +105,10 @@ def pool_waits(instance: dg.DagsterInstance, run_id: str) -> list[str]:
         if not waiting or any(slot.run_id == run_id for slot in info.claimed_slots):
             continue
         holders = sorted(info.active_run_ids)
-        runs = {run.run_id: run for run in instance.get_runs(dg.RunsFilter(run_ids=holders))}
+        # A pending step may see no holder yet (slots about to be claimed): Dagster refuses an
+        # empty run-id filter, so only ask when there is someone to describe.
+        holding = instance.get_runs(dg.RunsFilter(run_ids=holders)) if holders else []
+        runs = {run.run_id: run for run in holding}
         held = ", ".join(_describe_holder(runs.get(holder), holder) for holder in holders)
         waits.append(
             f"{', '.join(waiting)} waits for pool {pool} (limit {info.slot_count}): "

@@ -102,7 +102,7 @@ def build(calls: list[dict], conversations: list[dict], directory, zone: ZoneInf
                 calls=1,
                 billable_minutes=-(-duration // 60) if duration > 0 else 0,
                 twilio_usd=abs(Decimal(str(price))) if price is not None else Decimal(0),
-                pending=int(price is None),
+                pending=int(expected.twilio_cost_pending(call)),
                 direction=call["direction"],
             )
         )

@@ -36,7 +36,7 @@ from simbiosia_pipeline_tests.reliability.truth import (
 )
 from simbiosia_pipeline_tests.support import range_tags
 
-SID = "CAf6e2c352fa2179561ebf7af32e9445c8"
+SID = "CA7dbff2aa0cb6e44e4418830637b4a6ff"
 H15 = datetime(2025, 8, 11, 15, tzinfo=UTC)
 H16, H17 = H15 + timedelta(hours=1), H15 + timedelta(hours=2)
 QUEUED_AT, STARTED_AT = H16, H16 + timedelta(seconds=1)

@@ -93,7 +93,8 @@ def no_writer_left(database_url: str) -> bool:
 def test_a_run_killed_mid_write_leaves_no_partial_window_and_the_rerun_is_exact(
     warehouse_env, tmp_path, instance
 ):
-    sandbox = Sandbox(SandboxConfig(seed=71, scale=0.6, now=T0))
+    # Seed 72 has conversations still in progress at T0 (the old and new windows must differ).
+    sandbox = Sandbox(SandboxConfig(seed=72, scale=0.6, now=T0))
     reader = WindowReader(warehouse_env)
     env = {"SIMBIOSIA_DATABASE_URL": warehouse_env, "DAGSTER_HOME": str(tmp_path / "dagster")}
     with start_sandbox_server(sandbox) as server:
