@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
@@ -30,6 +31,15 @@ class SourceMode(StrEnum):
 
 
 @dataclass(frozen=True)
+class ReconcileTolerance:
+    """How far our sum may be from the provider's and still be ``ok``: the larger of an
+    absolute amount (in the row's currency, or credits) and a share of the provider's amount."""
+
+    absolute: Decimal = Decimal("0.01")
+    relative: Decimal = Decimal("0.001")
+
+
+@dataclass(frozen=True)
 class Settings:
     source: SourceMode
     start_date: date
@@ -45,6 +55,10 @@ class Settings:
     step_retries: int
     automation_enabled: bool
     step_retry_delay_seconds: float
+    # Reconciliation with the providers' bills (billing_reconciliation; README "Reconciliation").
+    reconcile_tolerance: ReconcileTolerance = field(default_factory=lambda: ReconcileTolerance())
+    reconcile_final_after: timedelta = timedelta(hours=96)
+    reconcile_pending_max_age: timedelta = timedelta(days=7)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -68,6 +82,13 @@ class Settings:
             step_retry_delay_seconds=_duration(
                 env, "SIMBIOSIA_STEP_RETRY_DELAY", timedelta(seconds=20)
             ).total_seconds(),
+            reconcile_tolerance=_tolerance(env, "SIMBIOSIA_RECONCILE_TOLERANCE"),
+            reconcile_final_after=_duration(
+                env, "SIMBIOSIA_RECONCILE_FINAL_AFTER", timedelta(hours=96)
+            ),
+            reconcile_pending_max_age=_duration(
+                env, "SIMBIOSIA_RECONCILE_PENDING_MAX_AGE", timedelta(days=7)
+            ),
         )
 
     @property
@@ -125,6 +146,22 @@ def _duration(env, name, default):
         raise ConfigurationError(f"{name}={raw!r} is not a duration (e.g. 48h, 2d, 90m)")
     amount, unit = match.groups()
     return timedelta(**{_DURATION_UNITS[unit]: float(amount)})
+
+
+def _tolerance(env, name) -> ReconcileTolerance:
+    """``ABSOLUTE,RELATIVE`` — e.g. ``0.01,0.001`` (one cent or credit, or 0.1 %)."""
+    raw = env.get(name)
+    if not raw:
+        return ReconcileTolerance()
+    try:
+        absolute, relative = (Decimal(part.strip()) for part in raw.split(","))
+    except (ValueError, ArithmeticError):
+        raise ConfigurationError(
+            f"{name}={raw!r} is not ABSOLUTE,RELATIVE (e.g. 0.01,0.001)"
+        ) from None
+    if absolute < 0 or relative < 0 or not absolute.is_finite() or not relative.is_finite():
+        raise ConfigurationError(f"{name}={raw!r}: both tolerances must be >= 0")
+    return ReconcileTolerance(absolute, relative)
 
 
 def _bool(env, name, default):
