@@ -125,8 +125,11 @@ def truth_by_day(sandbox: Sandbox) -> dict[tuple, tuple[int, Decimal]]:
 class Billed:
     """The module's warehouse and sandbox."""
 
-    def __init__(self, url: str, sandbox: Sandbox, server_url: str, first_run) -> None:
+    def __init__(
+        self, url: str, sandbox: Sandbox, server_url: str, first_run, workspaces_file
+    ) -> None:
         self.url = url
+        self.workspaces_file = workspaces_file
         self.sandbox = sandbox
         self.server_url = server_url
         self.first_run = first_run
@@ -158,7 +161,7 @@ def billed(tmp_path_factory) -> Iterator[Billed]:
                 server.url, start + timedelta(hours=10), day_start(DAY_2) + timedelta(days=1)
             )
             first_run = reconcile_days(server.url, DAY_1, DAY_2)
-            yield Billed(database, sandbox, server.url, first_run)
+            yield Billed(database, sandbox, server.url, first_run, workspaces)
     drop_database(database)
 
 
@@ -303,3 +306,65 @@ def test_a_price_changed_after_settlement_is_a_mismatch_of_its_day_and_category(
         reconcile_days(billed.server_url, DAY_1, DAY_1)
     with connect(billed.url) as conn:
         assert set(statuses(reconciliation(conn)).values()) == {"ok"}
+
+
+def test_a_currency_without_a_rate_is_a_mismatch_of_its_day(billed, alerts):
+    """The EUR rate starts only with DAY_2: DAY_1's prices never reach the USD figures finance
+    bills from, so every Twilio category of DAY_1 — and nothing else — is a mismatch."""
+    original = billed.workspaces_file.read_text(encoding="utf-8")
+    without_day_1 = original.replace(
+        '      - {valid_from: "2025-01-01", rate: "1.08"}\n',
+        '      - {valid_from: "2025-10-02", rate: "1.08"}\n',
+    )
+    assert without_day_1 != original
+    day_1 = day_start(DAY_1), day_start(DAY_2)
+    billed.workspaces_file.write_text(without_day_1, encoding="utf-8")
+    try:
+        materialize_pipeline(billed.server_url, *day_1, steps=("directory", "hours"))
+        result = reconcile_days(billed.server_url, DAY_1, DAY_1, instance=alerts.instance)
+        with connect(billed.url) as conn:
+            rows = reconciliation(conn)
+        unconverted = [("twilio", DAY_1, category) for category in ("calls", "trunking", "total")]
+        assert statuses(rows) == all_ok_but(rows, *unconverted)
+        for key in unconverted:
+            assert rows[key]["our_amount"] == 0
+            assert rows[key]["our_count"] == rows[key]["provider_count"] or key[2] == "total"
+        calls = rows["twilio", DAY_1, "calls"]
+        _assert_one_alert(
+            alerts, result, DAY_1, "calls", calls["our_amount"], calls["provider_amount"]
+        )
+    finally:
+        billed.workspaces_file.write_text(original, encoding="utf-8")
+        materialize_pipeline(billed.server_url, *day_1, steps=("directory", "hours"))
+        reconcile_days(billed.server_url, DAY_1, DAY_1)
+    with connect(billed.url) as conn:
+        assert set(statuses(reconciliation(conn)).values()) == {"ok"}
+
+
+def test_a_day_still_settling_is_provider_pending_then_ok_once_final(billed):
+    """Read three hours after DAY_2 ended, Twilio's figures are not final yet (as_of is not
+    96 h past the day): provider_pending, not a mismatch; once the sandbox clock has moved past
+    the provider's finalisation and the day is read again, ok."""
+    day_2 = day_start(DAY_2), day_start(DAY_2) + timedelta(days=1)
+    billed.sandbox.set_now(day_2[1] + timedelta(hours=3))
+    try:
+        materialize_pipeline(billed.server_url, *day_2, steps=("hours",))
+        result = reconcile_days(billed.server_url, DAY_2, DAY_2)
+        with connect(billed.url) as conn:
+            settling = statuses(reconciliation(conn, DAY_2, DAY_2))
+        assert {settling["twilio", DAY_2, c] for c in ("calls", "trunking", "total")} == {
+            "provider_pending"
+        }
+        assert settling["elevenlabs", DAY_2, "agents"] in ("provider_pending", "ok")
+        assert check_of(result, MATCHES).passed
+        # the day ended long before the wall clock: pending that long is worth a warning
+        overdue = check_of(result, FINAL_IN_TIME)
+        assert not overdue.passed
+        assert overdue.severity == dg.AssetCheckSeverity.WARN
+    finally:
+        billed.sandbox.set_now(NOW)
+        materialize_pipeline(billed.server_url, *day_2, steps=("hours",))
+        result = reconcile_days(billed.server_url, DAY_2, DAY_2)
+    with connect(billed.url) as conn:
+        assert set(statuses(reconciliation(conn)).values()) == {"ok"}
+    assert check_of(result, FINAL_IN_TIME).passed
