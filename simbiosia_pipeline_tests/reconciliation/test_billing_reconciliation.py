@@ -9,10 +9,14 @@ arrive — then switches it off and re-reads the day, so the next test starts cl
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import dagster as dg
 import httpx
@@ -21,6 +25,7 @@ import pytest
 from simbiosia_pipeline.assets.reconciliation import FINAL_IN_TIME, MATCHES, billing_days
 from simbiosia_pipeline.assets.usage import elevenlabs_usage, twilio_usage_records
 from simbiosia_pipeline.automation.sensors import check_failure_alert_sensor
+from simbiosia_pipeline.report import print_reconciliation
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE, Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
@@ -368,3 +373,48 @@ def test_a_day_still_settling_is_provider_pending_then_ok_once_final(billed):
     with connect(billed.url) as conn:
         assert set(statuses(reconciliation(conn)).values()) == {"ok"}
     assert check_of(result, FINAL_IN_TIME).passed
+
+
+def test_simbiosia_backfill_also_reconciles_the_days_it_touches(billed, tmp_path):
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "TWILIO_API_BASE_URL": billed.server_url,
+        "ELEVENLABS_API_BASE_URL": billed.server_url,
+    }
+    Path(env["DAGSTER_HOME"]).mkdir()
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "simbiosia"), "backfill",
+         "2025-10-02T22:00", "2025-10-03T00:00"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "provider usage and reconciliation, 2025-10-02..2025-10-02: ok" in done.stdout
+    with connect(billed.url) as conn:
+        assert set(statuses(reconciliation(conn)).values()) == {"ok"}
+
+
+def test_the_run_report_ends_with_one_line_per_provider_and_day(billed, capsys):
+    truth = truth_by_day(billed.sandbox)
+    print_reconciliation(DAY_1, DAY_2)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line[:4] == "2025"]
+    assert lines == [
+        f"{day} {provider:<11} ours {amount} {currency:<8} theirs {amount} {currency:<8} ok"
+        for day in (DAY_1, DAY_2)
+        for provider, category, currency in (
+            ("elevenlabs", "agents", "credits"),
+            ("twilio", "total", "EUR"),
+        )
+        for amount in [_provider_text(billed, provider, day, category)]
+    ]
+    assert truth["twilio", DAY_1, "total"][1] > 0
+
+
+def _provider_text(billed, provider: str, day: date, category: str) -> str:
+    with connect(billed.url) as conn:
+        (amount,) = conn.execute(
+            "SELECT our_amount FROM public.billing_reconciliation"
+            " WHERE provider = %s AND day = %s AND category = %s",
+            (provider, day, category),
+        ).fetchone()
+    return format(amount.normalize(), "f")
