@@ -1,4 +1,4 @@
-"""Twilio Programmable Voice, ``/2010-04-01``: list and fetch Call resources.
+"""Twilio Programmable Voice, ``/2010-04-01``: list and fetch Call resources; daily Usage Records.
 
 Follows external-apis.md Part B. Choices where Twilio is silent:
 
@@ -16,6 +16,10 @@ Follows external-apis.md Part B. Choices where Twilio is silent:
   token, ``Page`` is an offset in pages. A token naming an unknown call is a 400.
 * A next page is announced only when another record exists.
 * Credentials for another account than the one in the path: 401 (code 20003).
+* Usage Records (``Usage/Records/Daily.json``): one record per UTC day and category of
+  ``usage.TWILIO_CATEGORIES`` (zeros included) up to ``as_of``'s day, day ascending; ``StartDate``
+  and ``EndDate`` inclusive, ``YYYY-MM-DD`` or an offset such as ``-30days`` (400 otherwise);
+  ``IncludeSubaccounts`` changes nothing (one account); ``Page`` is an offset in pages.
 """
 
 from __future__ import annotations
