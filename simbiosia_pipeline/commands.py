@@ -5,6 +5,10 @@ instance under ``$SIMBIOSIA_HOME/dagster`` (so they show up in the UI next to sc
 one run per chunk of the range, with a progress line per chunk and a summary at the end. After
 the hours, both also read what the providers bill for the complete UTC days the range touches and
 reconcile those days (``simbiosia run`` prints the result).
+
+Both read and check every setting first (a bad one: one line, exit 2), release what runs killed
+earlier left behind (``abandoned_runs.py``), and can be stopped by SIGTERM or SIGINT within
+seconds, their run marked canceled (``stoppable.py``).
 """
 
 from __future__ import annotations
@@ -15,9 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import click
 
-from simbiosia_pipeline.assets.raw import BULK_TAG
-from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
-from simbiosia_pipeline.settings import ConfigurationError, Settings
+from simbiosia_pipeline.settings import ConfigurationError, Settings, check_credentials
 from simbiosia_pipeline.sources.windows import Window
 
 HOUR = timedelta(hours=1)
@@ -41,6 +43,33 @@ def parse_hour(value: str) -> datetime:
     if moment.minute or moment.second or moment.microsecond:
         raise ConfigurationError(f"{value!r} is not on the hour")
     return moment
+
+
+def validated_settings() -> Settings:
+    """Every setting, checked, and the credentials' shape in live mode: before any run."""
+    settings = Settings.from_env()
+    check_credentials(settings.source)
+    return settings
+
+
+def backfill_window(start: datetime, end: datetime, settings: Settings, now: datetime) -> Window:
+    """``[start, end)`` if it is a range of hourly partitions that exist: after
+    ``SIMBIOSIA_START_DATE``, ending no later than the last complete hour."""
+    if start >= end:
+        raise click.BadParameter(
+            f"START {start:%Y-%m-%dT%H:%M} must be before END {end:%Y-%m-%dT%H:%M}"
+        )
+    if start < settings.start_datetime:
+        raise click.BadParameter(
+            f"START {start:%Y-%m-%dT%H:%M} is before the first partition "
+            f"(SIMBIOSIA_START_DATE={settings.start_date})"
+        )
+    last = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if end > last:
+        raise click.BadParameter(
+            f"END {end:%Y-%m-%dT%H:%M} is after the last complete hour ({last:%Y-%m-%dT%H:%M})"
+        )
+    return Window(start, end)
 
 
 def chunks(window: Window, hours: int) -> list[Window]:
@@ -73,17 +102,30 @@ def _job(selection):
 
 
 def _execute(job, tags: dict[str, str]):
+    """One run of ``job`` in this process, tagged with it (so that a later command can tell
+    whether it still runs), stopped cleanly by SIGTERM/SIGINT."""
     import dagster as dg
 
-    return job.execute_in_process(
-        instance=dg.DagsterInstance.get(),
-        tags={"simbiosia/launched_by": "cli", **tags},
-        raise_on_error=False,
+    from simbiosia_pipeline.abandoned_runs import process_tags
+    from simbiosia_pipeline.stoppable import run_stoppably
+
+    instance = dg.DagsterInstance.get()
+    return run_stoppably(
+        lambda: job.execute_in_process(
+            instance=instance,
+            tags={"simbiosia/launched_by": "cli", **process_tags(), **tags},
+            raise_on_error=False,
+        ),
+        instance,
     )
 
 
 def materialize_window(window: Window, selection: str | None) -> ChunkResult:
     """One Dagster run materializing ``selection`` (default: the hourly job) over ``window``."""
+    # Imported here, not at the top: they read the settings, which `simbiosia --help` must not.
+    from simbiosia_pipeline.assets.raw import BULK_TAG
+    from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+
     began = time.perf_counter()
     result = _execute(
         _job(selection),
@@ -126,6 +168,7 @@ def materialize_days(window: Window) -> tuple[date, date] | None:
         return None
     from dagster import AssetSelection
 
+    from simbiosia_pipeline.assets.raw import BULK_TAG
     from simbiosia_pipeline.definitions import DAILY_ASSETS
 
     first, last = days
@@ -147,9 +190,15 @@ def materialize_days(window: Window) -> tuple[date, date] | None:
 
 
 def run_range(window: Window, chunk_hours: int, selection: str | None) -> list[ChunkResult]:
+    import dagster as dg
+
+    from simbiosia_pipeline.abandoned_runs import release_abandoned_runs
     from simbiosia_pipeline.instance import prepare_dagster_home
 
     prepare_dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        for released in release_abandoned_runs(instance):
+            click.echo(f"released {released.describe()}", err=True)
     if not selection:
         materialize_unpartitioned("workspace_directory", "workspace directory")
     pieces = chunks(window, chunk_hours)
@@ -177,11 +226,18 @@ def run_range(window: Window, chunk_hours: int, selection: str | None) -> list[C
 @click.argument("end")
 @click.option("--select", default=None, help="Dagster asset selection (default: all assets).")
 @click.option(
-    "--chunk-hours", default=24, show_default=True, help="Hours per Dagster run (progress unit)."
+    "--chunk-hours",
+    default=24,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Hours per Dagster run (progress unit).",
 )
 def backfill(start: str, end: str, select: str | None, chunk_hours: int) -> None:
     """Materialize the graph over [START, END) — UTC hours like 2025-10-01T00:00."""
-    window = Window(parse_hour(start), parse_hour(end))
+    settings = validated_settings()
+    window = backfill_window(
+        _hour_argument(start), _hour_argument(end), settings, datetime.now(UTC)
+    )
     results = run_range(window, chunk_hours, select)
     _summarise(results, window)
     if not all(result.success for result in results):
@@ -189,11 +245,19 @@ def backfill(start: str, end: str, select: str | None, chunk_hours: int) -> None
 
 
 @click.command()
-@click.option("--days", default=3, show_default=True, help="How many days back from now.")
+@click.option(
+    "--days",
+    default=3,
+    show_default=True,
+    type=click.IntRange(min=1, max=3660),
+    help="How many days back from now.",
+)
 def run(days: int) -> None:
     """Ingest the last DAYS of complete hours, build the snapshots, print costs."""
-    settings = Settings.from_env()
-    window = last_complete_hours(days)
+    settings = validated_settings()
+    now = datetime.now(UTC)
+    window = last_complete_hours(days, now)
+    window = backfill_window(window.start, window.end, settings, now)  # within the partitions
     click.echo(f"source: {settings.source.value}; window {window}")
     results = run_range(window, chunk_hours=days * 24, selection=None)
     _summarise(results, window)
@@ -202,9 +266,16 @@ def run(days: int) -> None:
     from simbiosia_pipeline.report import print_reconciliation, print_report
 
     print_report(window)
-    days = reconciled_days(window)
-    if days is not None:
-        print_reconciliation(*days)
+    reconciled = reconciled_days(window)
+    if reconciled is not None:
+        print_reconciliation(*reconciled)
+
+
+def _hour_argument(value: str) -> datetime:
+    try:
+        return parse_hour(value)
+    except ConfigurationError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _summarise(results: list[ChunkResult], window: Window) -> None:

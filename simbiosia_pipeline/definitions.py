@@ -14,6 +14,7 @@ from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
 from simbiosia_pipeline.assets.reconciliation import billing_days
 from simbiosia_pipeline.assets.transform import cost_views, dbt_resource, hourly_cost_models
 from simbiosia_pipeline.assets.usage import elevenlabs_usage, twilio_usage_records
+from simbiosia_pipeline.automation.abandoned import abandoned_runs_sensor
 from simbiosia_pipeline.automation.checks import freshness_checks, freshness_sensor
 from simbiosia_pipeline.automation.directory import (
     directory_restatement_sensor,
@@ -80,6 +81,7 @@ defs = dg.Definitions(
         run_failure_alert_sensor,
         check_failure_alert_sensor,
         freshness_sensor(FRESHNESS_CHECKS),
+        abandoned_runs_sensor,
     ],
     resources={"apis": source_apis(), "warehouse": WarehouseResource(), "dbt": dbt_resource()},
     executor=EXECUTOR,

@@ -18,11 +18,18 @@ import dagster as dg
 from simbiosia_pipeline.assets.raw_checks import evaluate_raw_checks, raw_check_specs
 from simbiosia_pipeline.partitions import HOURLY
 from simbiosia_pipeline.settings import ConfigurationError, Settings
+from simbiosia_pipeline.sources.answers import UnusableAnswerError
 from simbiosia_pipeline.sources.pending import twilio_cost_pending
-from simbiosia_pipeline.sources.records import RecordError, conversation_row, is_final, twilio_row
+from simbiosia_pipeline.sources.records import (
+    RecordError,
+    check_storable,
+    conversation_row,
+    is_final,
+    twilio_row,
+)
 from simbiosia_pipeline.sources.resources import SourceApis
 from simbiosia_pipeline.sources.twilio import SourceAuthError
-from simbiosia_pipeline.sources.windows import Window
+from simbiosia_pipeline.sources.windows import Window, hour_ranges
 from simbiosia_pipeline.warehouse.connection import WarehouseUnavailableError
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_schema
@@ -32,6 +39,10 @@ from simbiosia_pipeline.warehouse.writer import RawTable, WindowWriter
 # How many records a write added to its table. New Twilio calls can change the attribution of
 # the hours after them (automation/lookback.py); a write that only updated records cannot.
 RECORDS_ADDED = "records_added"
+# The hours whose records changed — one arrived or left, inside the window or outside it (a
+# record that moved to another hour leaves its old one): ``[[start, end], ...]`` ISO pairs.
+# automation/lookback.py restates them and the hours that look back on them.
+HOURS_CHANGED = "hours_changed"
 
 # Transient trouble that escapes the HTTP layer's own retries (an API down for minutes, the
 # warehouse restarting) gets a few more tries, spaced out, before the run fails. Permanent
@@ -48,7 +59,9 @@ API_RETRY_POLICY = dg.RetryPolicy(
 RANGE_IN_ONE_RUN = dg.BackfillPolicy.single_run()
 
 BULK_TAG = "simbiosia/bulk"
-PERMANENT_ERRORS = (SourceAuthError, RecordError, ConfigurationError)
+# Permanent: bad credentials, a record that cannot be parsed, a setting out of range, an answer
+# of the wrong shape, too large or redirected (retrying gets the same answer).
+PERMANENT_ERRORS = (SourceAuthError, RecordError, ConfigurationError, UnusableAnswerError)
 
 
 @dataclass
@@ -71,6 +84,7 @@ class TwilioTally:
 class ConversationTally:
     conversations: int = 0
     non_final: int = 0
+    final_without_cost: int = 0  # flagged: a final conversation must carry its cost
     credits: Decimal = Decimal(0)
 
     def add(self, detail: dict) -> None:
@@ -79,6 +93,11 @@ class ConversationTally:
         cost = (detail.get("metadata") or {}).get("cost")
         if cost is not None:
             self.credits += Decimal(str(cost))
+        elif is_final(detail):
+            self.final_without_cost += 1
+
+
+_UNEXPECTED_VALUE = (KeyError, AttributeError, TypeError, ValueError, ArithmeticError)
 
 
 @dataclass
@@ -97,13 +116,34 @@ class _Load:
         self._key_index = self.table.columns.index(self.table.key)
 
     def __call__(self, records: list[dict]) -> None:
-        rows = [self.to_row(record, self.ingested_at) for record in records]
+        rows = [self._row(record) for record in records]
         for row in rows:
             if row[self._time_index] not in self.window:
                 self._refuse_outside_window(row)
         self.writer.write(rows)
         for record in records:
             self.tally.add(record)
+
+    def _row(self, record: dict) -> tuple:
+        """The record as a row, or a ``RecordError`` naming it: a value of a type the parsers
+        did not expect must not surface as a bare ``KeyError``/``TypeError`` — nor be retried."""
+        key = record.get(self.table.key) if isinstance(record, dict) else None
+        what = f"{self.table.lock_name}: record {key!r}"
+        try:
+            row = self.to_row(record, self.ingested_at)
+        except RecordError:
+            raise
+        except (
+            KeyError,
+            AttributeError,
+            TypeError,
+            ValueError,
+            OverflowError,
+            ArithmeticError,
+        ) as exc:
+            raise RecordError(f"{what}: an unexpected value ({type(exc).__name__}: {exc})") from exc
+        check_storable(row, self.table.columns, what)
+        return row
 
     def _refuse_outside_window(self, row: tuple) -> None:
         """A record fetched for this window must belong to it. One whose own time says
@@ -170,6 +210,9 @@ def _common_metadata(window: Window, writer: WindowWriter, elapsed: float, stats
         "rows": writer.inserted,
         "rows_replaced": writer.deleted,
         RECORDS_ADDED: writer.records_added,
+        HOURS_CHANGED: dg.MetadataValue.json(
+            [[r.start.isoformat(), r.end.isoformat()] for r in hour_ranges(writer.hours_changed)]
+        ),
         **stats.as_metadata(),
         "seconds_total": round(elapsed, 3),
         "seconds_writing": round(writer.seconds, 3),
@@ -213,7 +256,7 @@ def twilio_calls(
         apis,
         warehouse,
         TWILIO_CALLS,
-        apis.twilio().calls_started_in,
+        lambda window, sink: apis.twilio().calls_started_in(window, sink),
         twilio_row,
         tally,
     )
@@ -247,6 +290,7 @@ def elevenlabs_conversations(
     Idempotent: the window is deleted and re-inserted in one transaction.
     """
     store_transcripts = Settings.from_env().store_transcripts
+    bulk = is_bulk_run(context)
     tally = ConversationTally()
 
     def to_row(detail: dict, ingested_at: datetime) -> tuple:
@@ -257,7 +301,8 @@ def elevenlabs_conversations(
         apis,
         warehouse,
         ELEVENLABS_CONVERSATIONS,
-        apis.elevenlabs(bulk=is_bulk_run(context)).conversations_started_in,
+        # built inside the load: a setting out of range fails the run at once, unretried
+        lambda window, sink: apis.elevenlabs(bulk=bulk).conversations_started_in(window, sink),
         to_row,
         tally,
     )
@@ -266,6 +311,7 @@ def elevenlabs_conversations(
             **_common_metadata(window, writer, elapsed, fetched.stats),
             "conversations_listed": fetched.listed,
             "non_final_conversations": tally.non_final,
+            "final_conversations_without_cost": tally.final_without_cost,
             "credits_total": str(tally.credits),
             "concurrency_ceiling": fetched.concurrency_ceiling,
             "concurrency_lowest": fetched.concurrency_lowest,

@@ -25,6 +25,7 @@ UNIQUE_IDS = "unique_ids"
 AMOUNT_SIGNS = "amounts_have_the_expected_sign"
 SETTLED_IN_TIME = "no_unsettled_record_beyond_max_age"
 CONVERTIBLE_TO_USD = "prices_convertible_to_usd"
+FINAL_HAS_COST = "final_conversations_have_a_cost"
 
 # Twilio reports charges as negative prices; ElevenLabs costs and charges are non-negative.
 _SIGN_VIOLATIONS = {
@@ -36,6 +37,9 @@ _SIGN_VIOLATIONS = {
         " OR analysis_charge < 0 OR analysis_price < 0"
     ),
 }
+# A conversation that is final (done/failed) but carries no cost: its snapshots would count it
+# as free. Stored as served (it is what the API says), flagged for a person.
+_FINAL_WITHOUT_COST = f"NOT ({CONVERSATION_PENDING_SQL}) AND cost IS NULL"
 # Costs still pending, by the one definition of each API (sources/pending.py).
 _UNSETTLED = {
     "twilio_calls": TWILIO_PENDING_SQL,
@@ -44,18 +48,31 @@ _UNSETTLED = {
 
 
 def raw_check_specs(asset_key: list[str]) -> list[dg.AssetCheckSpec]:
-    currency = [
-        dg.AssetCheckSpec(
-            CONVERTIBLE_TO_USD,
-            asset=dg.AssetKey(asset_key),
-            description=(
-                "Every price of the window is in USD or in a currency the workspaces file gives "
-                "a USD rate for (pricing.usd_per_currency_unit); others are left out of USD totals."
-            ),
-        )
-    ]
+    specific = {
+        "twilio_calls": [
+            dg.AssetCheckSpec(
+                CONVERTIBLE_TO_USD,
+                asset=dg.AssetKey(asset_key),
+                description=(
+                    "Every price of the window is in USD or in a currency the workspaces file "
+                    "gives a USD rate for (pricing.usd_per_currency_unit); others are left out "
+                    "of USD totals."
+                ),
+            )
+        ],
+        "elevenlabs_conversations": [
+            dg.AssetCheckSpec(
+                FINAL_HAS_COST,
+                asset=dg.AssetKey(asset_key),
+                description=(
+                    "Every done/failed conversation of the window carries its cost; one without "
+                    "(cost null) would count as free in the snapshots, so it is flagged."
+                ),
+            )
+        ],
+    }
     return [
-        *(currency if asset_key[-1] == "twilio_calls" else []),
+        *specific.get(asset_key[-1], []),
         dg.AssetCheckSpec(
             UNIQUE_IDS,
             asset=dg.AssetKey(asset_key),
@@ -111,9 +128,30 @@ def evaluate_raw_checks(
         ),
         {"cutoff": settled_by},
     ).fetchone()
-    currency = [unconverted_currencies_check(conn, window)] if table.name == "twilio_calls" else []
+    results = [unconverted_currencies_check(conn, window)] if table.name == "twilio_calls" else []
+    if table.name == "elevenlabs_conversations":
+        without_cost = conn.execute(
+            sql.SQL(
+                "SELECT count(*), array_agg(conversation_id ORDER BY conversation_id)"
+                " FROM {table} WHERE {window} AND ({violation})"
+            ).format(
+                table=table.qualified, window=in_window, violation=sql.SQL(_FINAL_WITHOUT_COST)
+            ),
+            params,
+        ).fetchone()
+        results.append(
+            dg.AssetCheckResult(
+                check_name=FINAL_HAS_COST,
+                passed=without_cost[0] == 0,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "conversations": without_cost[0],
+                    "examples": ", ".join((without_cost[1] or [])[:10]),
+                },
+            )
+        )
     return [
-        *currency,
+        *results,
         dg.AssetCheckResult(
             check_name=UNIQUE_IDS, passed=duplicates == 0, metadata={"duplicates": duplicates}
         ),

@@ -8,11 +8,13 @@ ranged run. Raw data is not re-fetched: attribution lives in the models.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
 from simbiosia_pipeline.assets.directory import RESTATE_FROM
+from simbiosia_pipeline.automation.alerts import AlertDeliveryError, send_alert
 from simbiosia_pipeline.automation.sensors import default_sensor_status
 from simbiosia_pipeline.partitions import HOURLY, PARTITION_KEY_FORMAT
 from simbiosia_pipeline.settings import Settings
@@ -31,16 +33,40 @@ def workspaces_file_sensor(directory_job, minimum_interval_seconds: int = 60):
         description="Load the workspaces file into the warehouse whenever what it says changes.",
     )
     def _watch(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+        """The cursor is the fingerprint of the last invalid file alerted (once per edit)."""
         path = Settings.from_env().workspaces_file
         try:
             content_hash = load_directory(path).content_hash()
         except DirectoryError as exc:  # the previous directory stays in force
-            return dg.SkipReason(f"the workspaces file is invalid and was not loaded: {exc}")
+            return _report_invalid(context, path, exc)
         if _loaded_hash(warehouse) == content_hash:
             return dg.SkipReason(f"the warehouse already holds {path.name} {content_hash[:12]}")
         return dg.RunRequest(run_key=f"directory-{content_hash}")
 
     return _watch
+
+
+def _report_invalid(context: dg.SensorEvaluationContext, path, error: DirectoryError):
+    """Skip the tick with the file's problems; alert once per version of the invalid file."""
+    reason = (
+        "the workspaces file is invalid and was not loaded (the previous directory stays in "
+        f"force): {error}"
+    )
+    fingerprint = _file_fingerprint(path)
+    if fingerprint != context.cursor:
+        try:
+            send_alert("Workspaces file invalid: not loaded", str(error))
+        except AlertDeliveryError as failure:
+            return dg.SkipReason(f"{reason}\n(alert not sent: {failure})")
+        context.update_cursor(fingerprint)
+    return dg.SkipReason(reason)
+
+
+def _file_fingerprint(path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        return f"unreadable: {exc.errno}"
 
 
 def restatement_request(restate_from: datetime, now: datetime) -> dg.RunRequest | None:

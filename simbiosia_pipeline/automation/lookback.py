@@ -8,19 +8,30 @@ backfilled, ranges backfilled latest first, a call listed late — would keep th
 catch-all. So when a write of ``raw/twilio_calls`` adds records, the hours of the following
 lookback that were built before it are rebuilt: the models only, no API call.
 
-A write that adds nothing (settlement re-fetching prices, a rerun) restates nothing: only new
-calls can be parents or leads.
+A record can also *leave* an hour: a Twilio call listed while queued is stored in the hour it was
+created; once it starts in the next hour, that hour's run stores it there and removes it from
+the hour before — whose snapshots still count it, and which neither its own schedule nor
+settlement will run again. So every raw write reports the hours whose records changed in either
+direction (``HOURS_CHANGED``, from the writer), and this sensor restates those hours that were
+built before the write and not since — the run's own window is rebuilt by the run — together
+with the hours that look back on them.
+
+A write that moves nothing (settlement re-fetching prices, a rerun) restates nothing: a price
+changes no attribution, and the run rebuilds its own window. Writes recorded before
+``HOURS_CHANGED`` existed fall back to ``records_added`` over their window.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
 import dagster as dg
 import yaml
 
-from simbiosia_pipeline.assets.raw import RECORDS_ADDED
+from simbiosia_pipeline.assets.raw import HOURS_CHANGED, RECORDS_ADDED
 from simbiosia_pipeline.automation.sensors import default_sensor_status
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
 from simbiosia_pipeline.settings import PROJECT_DIR
@@ -28,6 +39,9 @@ from simbiosia_pipeline.sources.windows import Window
 
 HOUR = timedelta(hours=1)
 TWILIO_CALLS = dg.AssetKey(["raw", "twilio_calls"])
+ELEVENLABS_CONVERSATIONS = dg.AssetKey(["raw", "elevenlabs_conversations"])
+# Attribution looks back on earlier Twilio calls only; a conversation changes its own hour.
+WATCHED = {TWILIO_CALLS: True, ELEVENLABS_CONVERSATIONS: False}  # asset → hours look back on it
 ATTRIBUTED_CALLS = dg.AssetKey(["staging", "stg_twilio_calls"])
 MAX_EVENTS_PER_TICK = 10_000
 
@@ -45,10 +59,19 @@ def hours_looking_back_on(window: Window) -> list[str]:
     return [hour.strftime(PARTITION_KEY_FORMAT) for hour in following.hour_starts()]
 
 
-def stale_hours(instance: dg.DagsterInstance, window: Window, written_at: int) -> list[str]:
-    """The hours after ``window`` whose attributed calls were last built before the write
+def hours_to_restate(write: ChangingWrite) -> list[str]:
+    """The hours whose records changed, and (for Twilio) the hours that look back on them."""
+    keys: set[str] = set()
+    for changed in write.changed:
+        keys.update(hour.strftime(PARTITION_KEY_FORMAT) for hour in changed.hour_starts())
+        if write.looked_back_on:
+            keys.update(hours_looking_back_on(changed))
+    return sorted(keys)
+
+
+def stale_hours(instance: dg.DagsterInstance, candidates: list[str], written_at: int) -> list[str]:
+    """Of ``candidates``, the hours whose attributed calls were last built before the write
     (event storage id ``written_at``)."""
-    candidates = hours_looking_back_on(window)
 
     def built(**after_or_before) -> set[str]:
         records = instance.fetch_materializations(
@@ -66,24 +89,56 @@ def restatement_tags(hours: list[str]) -> dict[str, str]:
     return {
         "dagster/asset_partition_range_start": hours[0],
         "dagster/asset_partition_range_end": hours[-1],
-        "simbiosia/reason": "late calls re-attribute the following hours",
+        "simbiosia/reason": "records that arrived or left restate their hours and those after",
     }
 
 
-def growing_writes(records) -> dict[str, tuple[Window, int]]:
-    """The raw writes (by run) that added records: their window and their last event's id."""
-    writes: dict[str, tuple[Window, int]] = {}
+@dataclass(frozen=True)
+class ChangingWrite:
+    """A raw write whose records changed hours: which, and its last event's storage id."""
+
+    changed: tuple[Window, ...]
+    written_at: int
+    looked_back_on: bool
+
+
+def changing_writes(records, looked_back_on: bool) -> dict[str, ChangingWrite]:
+    """The raw writes (by run) that moved records in or out of hours."""
+    writes: dict[str, ChangingWrite] = {}
     for record in records:
-        metadata = record.asset_materialization.metadata
-        added = metadata.get(RECORDS_ADDED)
-        if added is None or added.value <= 0:
-            continue
-        window = Window(
+        changed = changed_windows(record.asset_materialization.metadata)
+        if changed:
+            writes[record.run_id] = ChangingWrite(changed, record.storage_id, looked_back_on)
+    return writes
+
+
+def changed_windows(metadata) -> tuple[Window, ...]:
+    if HOURS_CHANGED in metadata:
+        ranges = metadata[HOURS_CHANGED].value
+        if isinstance(ranges, str):
+            ranges = json.loads(ranges)
+        return tuple(
+            Window(datetime.fromisoformat(start), datetime.fromisoformat(end))
+            for start, end in ranges
+        )
+    added = metadata.get(RECORDS_ADDED)
+    if added is None or added.value <= 0:
+        return ()
+    return (
+        Window(
             datetime.fromisoformat(metadata["window_start"].value),
             datetime.fromisoformat(metadata["window_end"].value),
-        )
-        writes[record.run_id] = (window, record.storage_id)
-    return writes
+        ),
+    )
+
+
+def _cursor(text: str | None) -> dict[str, int]:
+    """Per watched asset, the last storage id seen (an older cursor was Twilio's id alone)."""
+    if not text:
+        return {}
+    if text.isdigit():
+        return {key.to_user_string(): int(text) for key in WATCHED}
+    return json.loads(text)
 
 
 def lookback_restatement_sensor(restate_job, minimum_interval_seconds: int = 60):
@@ -92,26 +147,38 @@ def lookback_restatement_sensor(restate_job, minimum_interval_seconds: int = 60)
         job=restate_job,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=default_sensor_status(),
-        description="Rebuild the hours whose attribution looks back on calls that landed late.",
+        description=(
+            "Rebuild the hours records left or arrived in after they were built, and the hours"
+            " whose attribution looks back on them."
+        ),
     )
     def _restate(context: dg.SensorEvaluationContext):
-        after = int(context.cursor or 0)
-        result = context.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=TWILIO_CALLS, after_storage_id=after),
-            limit=MAX_EVENTS_PER_TICK,
-            ascending=True,
-        )
-        if not result.records:
-            return dg.SkipReason("no new Twilio writes")
+        cursor = _cursor(context.cursor)
         requests = []
-        for run_id, (window, written_at) in growing_writes(result.records).items():
-            hours = stale_hours(context.instance, window, written_at)
-            if hours:
-                # One request per write: a ranged write's events may span two ticks.
-                requests.append(
-                    dg.RunRequest(run_key=f"lookback-{run_id}", tags=restatement_tags(hours))
-                )
-        context.update_cursor(str(result.records[-1].storage_id))
-        return requests or dg.SkipReason("no hour built earlier looks back on the new calls")
+        seen_any = False
+        for asset_key, looked_back_on in WATCHED.items():
+            name = asset_key.to_user_string()
+            result = context.instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=asset_key, after_storage_id=cursor.get(name, 0)),
+                limit=MAX_EVENTS_PER_TICK,
+                ascending=True,
+            )
+            if not result.records:
+                continue
+            seen_any = True
+            for run_id, write in changing_writes(result.records, looked_back_on).items():
+                hours = stale_hours(context.instance, hours_to_restate(write), write.written_at)
+                if hours:
+                    # One request per write: a ranged write's events may span two ticks.
+                    requests.append(
+                        dg.RunRequest(
+                            run_key=f"lookback-{name}-{run_id}", tags=restatement_tags(hours)
+                        )
+                    )
+            cursor[name] = result.records[-1].storage_id
+        if not seen_any:
+            return dg.SkipReason("no new raw writes")
+        context.update_cursor(json.dumps(cursor))
+        return requests or dg.SkipReason("no hour built earlier depends on the records that moved")
 
     return _restate

@@ -34,6 +34,16 @@ try:
 except ImportError:  # not built for Windows: the standard loop works, a little slower
     from asyncio import new_event_loop
 
+from simbiosia_pipeline.settings import ConfigurationError
+from simbiosia_pipeline.sources.answers import (
+    ACCEPT_ENCODING,
+    AnswerLimits,
+    BodyReader,
+    Deadline,
+    UnusableAnswerError,
+    loads_exact,
+    refuse_redirect,
+)
 from simbiosia_pipeline.sources.http import (
     BackoffPolicy,
     RequestFailedError,
@@ -43,6 +53,13 @@ from simbiosia_pipeline.sources.http import (
     raise_if_retryable,
 )
 from simbiosia_pipeline.sources.limiter import AdaptiveLimiter
+from simbiosia_pipeline.sources.pages import (
+    MAX_RECORDS_PER_HOUR,
+    PagingGuard,
+    elevenlabs_page,
+    error_hint,
+    max_pages,
+)
 from simbiosia_pipeline.sources.records import RecordError, conversation_start
 from simbiosia_pipeline.sources.twilio import SourceAuthError
 from simbiosia_pipeline.sources.windows import Window, from_unix_seconds, unix_seconds
@@ -54,6 +71,10 @@ MAX_LISTING_RESTARTS = 5  # an expired cursor restarts that day's listing from i
 MAX_FAILURES_BEFORE_ABORT = 25
 LISTERS = 2  # a page lists 100 ids in one request: two listers keep the fetchers fed
 MAX_BATCHES_QUEUED = 4  # if the warehouse is slower than the API, fetching waits for it
+# SIMBIOSIA_ELEVENLABS_CONCURRENCY: ElevenLabs' plans allow a few to a few dozen concurrent
+# requests; past 64 a typo (640) would only open sockets to be answered 429.
+CONCURRENCY_RANGE = range(1, 65)
+CONCURRENCY_VARIABLE = "SIMBIOSIA_ELEVENLABS_CONCURRENCY"
 
 
 class ConversationFetchError(RuntimeError):
@@ -93,14 +114,18 @@ class ElevenLabsClient:
         concurrency: int = 8,
         timeout_seconds: float = 30.0,
         policy: BackoffPolicy | None = None,
+        limits: AnswerLimits | None = None,
+        max_records_per_hour: int = MAX_RECORDS_PER_HOUR,
     ):
         self._api_key = api_key
         self._base_url = base_url.rstrip("/")
-        self._concurrency = concurrency
+        self._concurrency = checked_concurrency(concurrency)
         self._timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=min(10.0, timeout_seconds), sock_read=timeout_seconds
         )
+        self._limits = limits or AnswerLimits(deadline_seconds=timeout_seconds)
         self._policy = policy or BackoffPolicy()
+        self._max_records_per_hour = max_records_per_hour
 
     def conversations_started_in(
         self, window: Window, sink: Sink, batch_size: int = 500
@@ -118,14 +143,21 @@ class ElevenLabsClient:
         limiter = AdaptiveLimiter(self._concurrency)
         connector = aiohttp.TCPConnector(limit=self._concurrency + LISTERS)
         async with aiohttp.ClientSession(
-            headers={"xi-api-key": self._api_key, "accept": "application/json"},
+            headers={
+                "xi-api-key": self._api_key,
+                "accept": "application/json",
+                "accept-encoding": ACCEPT_ENCODING,
+            },
             timeout=self._timeout,
             connector=connector,
             raise_for_status=False,
+            auto_decompress=False,  # inflated by answers.BodyReader, within its size limit
         ) as session:
-            http = _Http(session, self._base_url)
+            http = _Http(session, self._base_url, self._limits)
             writer = _BatchWriter(sink, batch_size)
-            run = _FetchRun(http, limiter, stats, self._policy, window, writer)
+            run = _FetchRun(
+                http, limiter, stats, self._policy, window, writer, self._max_records_per_hour
+            )
             await run.execute(self._concurrency)
         return ElevenLabsFetch(
             listed=len(run.seen),
@@ -137,21 +169,47 @@ class ElevenLabsClient:
         )
 
 
-class _Http:
-    """GET against the API; a dropped connection or a timeout is a transient answer."""
+def checked_concurrency(concurrency: int) -> int:
+    if concurrency not in CONCURRENCY_RANGE:
+        raise ConfigurationError(
+            f"{CONCURRENCY_VARIABLE}={concurrency} is out of range: ElevenLabs concurrency must "
+            f"be {CONCURRENCY_RANGE.start}..{CONCURRENCY_RANGE.stop - 1}"
+        )
+    return concurrency
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str):
+
+class _Http:
+    """GET against the API within ``answers.AnswerLimits`` (an overall deadline, a body size
+    limit, no redirects); a dropped connection or a timeout is a transient answer."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, limits: AnswerLimits):
         self._session = session
         self._base_url = base_url
+        self._limits = limits
 
-    async def get(self, path: str, params: dict | None = None) -> _Answer:
+    async def get(self, path: str, what: str, params: dict | None = None) -> _Answer:
+        deadline = Deadline(self._limits.deadline_seconds, what)
         try:
-            async with self._session.get(self._base_url + path, params=params) as response:
-                body = await response.read()
-                return _Answer(response.status, response.headers.get("retry-after"), body)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            async with asyncio.timeout(deadline.seconds):
+                return await self._read(path, what, params)
+        except aiohttp.ClientError as exc:  # a per-read timeout (ServerTimeoutError) included
             # The type only: aiohttp's messages can carry the request, headers included.
-            raise TransientResponseError(type(exc).__name__) from exc
+            raise TransientResponseError(f"{what}: {type(exc).__name__}") from exc
+        except TimeoutError:
+            raise deadline.exceeded() from None
+
+    async def _read(self, path: str, what: str, params: dict | None) -> _Answer:
+        async with self._session.get(
+            self._base_url + path, params=params, allow_redirects=False
+        ) as response:
+            refuse_redirect(response.status, response.headers.get("location"), what)
+            reader = BodyReader(
+                response.headers.get("content-encoding"), self._limits.max_bytes, what
+            )
+            reader.check_declared_length(response.headers.get("content-length"))
+            async for chunk in response.content.iter_any():
+                reader.feed(chunk)
+            return _Answer(response.status, response.headers.get("retry-after"), reader.finish())
 
 
 class _BatchWriter:
@@ -210,7 +268,16 @@ class _FetchRun:
     """One window's listing, detail fan-out and writing: listers feed conversation ids to the
     fetchers, which hand details to the writer; all share one limiter and one event loop."""
 
-    def __init__(self, http: _Http, limiter, stats, policy, window: Window, writer: _BatchWriter):
+    def __init__(
+        self,
+        http: _Http,
+        limiter,
+        stats,
+        policy,
+        window: Window,
+        writer: _BatchWriter,
+        max_records_per_hour: int = MAX_RECORDS_PER_HOUR,
+    ):
         self.http = http
         self.limiter = limiter
         self.stats = stats
@@ -224,6 +291,7 @@ class _FetchRun:
         self.fatal: Exception | None = None
         self.stopping = False
         self.rng = random.Random()
+        self.max_records_per_hour = max_records_per_hour
 
     async def execute(self, workers: int) -> None:
         try:
@@ -301,24 +369,30 @@ class _FetchRun:
         )
 
     async def _list_pages(self, piece: Window, params: dict) -> None:
+        endpoint = f"ElevenLabs GET {LIST_PATH} for {piece}"
+        guard = PagingGuard(
+            endpoint, max_pages(piece.hours or 1, PAGE_SIZE, self.max_records_per_hour)
+        )
         cursor = None
         while True:
+            guard.page_received()
             page = await self._get_page({**params, **({"cursor": cursor} if cursor else {})})
-            for summary in page.get("conversations", []):
+            summaries, cursor = elevenlabs_page(page, endpoint)
+            for summary in summaries:
                 conversation_id = summary["conversation_id"]
-                started = from_unix_seconds(summary["start_time_unix_secs"])
+                started = _listed_start(summary, endpoint)
                 if started in piece and conversation_id not in self.seen:
                     self.seen.add(conversation_id)
                     self.ids.put_nowait(conversation_id)
-            cursor = page.get("next_cursor")
-            if not (page.get("has_more") and cursor):
+            if cursor is None:
                 return
+            guard.continue_with(cursor)
             self._abort_if_failing()
 
     async def _get_page(self, params: dict) -> dict:
         async def attempt() -> dict:
             async with self.limiter:
-                answer = await self.http.get(LIST_PATH, params)
+                answer = await self.http.get(LIST_PATH, f"listing {LIST_PATH}", params)
             if answer.status == 400 and "cursor" in params and _is_cursor_error(answer.body):
                 raise _CursorExpired
             return self._parsed(answer, f"listing {LIST_PATH}")
@@ -339,7 +413,7 @@ class _FetchRun:
                 continue
             try:
                 detail = await self._get_detail(conversation_id)
-            except (SourceAuthError, RecordError) as exc:
+            except (SourceAuthError, RecordError, UnusableAnswerError) as exc:
                 # Permanent: the same key or the same record fails the same way on a retry.
                 self.fatal = self.fatal or exc
                 self.failures[conversation_id] = str(exc)
@@ -354,8 +428,13 @@ class _FetchRun:
 
         async def attempt() -> dict:
             async with self.limiter:
-                answer = await self.http.get(path)
+                answer = await self.http.get(path, f"conversation {conversation_id}")
             detail = self._parsed(answer, f"conversation {conversation_id}")
+            if "conversation_id" not in detail:  # an error object served with 200, not a detail
+                raise UnusableAnswerError(
+                    f"ElevenLabs GET {path}: HTTP 200 without a conversation"
+                    f"{error_hint(detail)}; nothing of the window was replaced"
+                )
             if detail.get("conversation_id") != conversation_id:
                 raise TransientResponseError("detail body is for another conversation")
             conversation_start(detail)  # a detail without a start time is unusable: fail loudly
@@ -386,8 +465,8 @@ class _FetchRun:
         if answer.status != 200:
             raise _PermanentError(f"HTTP {answer.status} {_error_status(answer.body)}".strip())
         try:
-            body = orjson.loads(answer.body)
-        except orjson.JSONDecodeError:
+            body = loads_exact(answer.body)
+        except ValueError:  # orjson's and json's decode errors
             raise TransientResponseError(f"{what}: body is not valid JSON") from None
         if not isinstance(body, dict):
             raise TransientResponseError(f"{what}: body is not a JSON object")
@@ -401,6 +480,16 @@ class _FetchRun:
                 f"aborting {self.window}: {len(self.failures)} conversation details failed, e.g. "
                 + "; ".join(f"{cid}: {why}" for cid, why in sorted(self.failures.items())[:5])
             )
+
+
+def _listed_start(summary: dict, endpoint: str):
+    try:
+        return from_unix_seconds(summary["start_time_unix_secs"])
+    except (OverflowError, OSError, ValueError):
+        raise UnusableAnswerError(
+            f"{endpoint}: conversation {summary['conversation_id']}: start_time_unix_secs="
+            f"{summary['start_time_unix_secs']} is not a date"
+        ) from None
 
 
 class _CursorExpired(Exception):

@@ -14,8 +14,7 @@ from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import orjson
-
+from simbiosia_pipeline.sources.answers import dumps_exact
 from simbiosia_pipeline.sources.pending import conversation_cost_pending
 from simbiosia_pipeline.sources.windows import from_unix_seconds
 
@@ -34,6 +33,33 @@ CONVERSATION_COLUMNS = (
     "cost_fiat", "platform_charge", "platform_price", "voice_surcharge_charge", "analysis_charge",
     "analysis_price",
 )  # fmt: skip
+
+# Sanity bounds of amounts, by unit: a single call or conversation beyond them is a broken
+# record, not a charge (README, "Hostile answers"). Twilio prices are in the call's own currency
+# (``price_unit``): a million units of any currency is more than any single call could cost.
+AMOUNT_BOUNDS = {
+    "currency": Decimal(1_000_000),
+    "USD": Decimal(100_000),
+    "credits": Decimal(100_000_000),  # ≈ 7,500 USD at the default rate: days of talk
+    "minutes": Decimal(1_000_000),
+}
+AMOUNT_UNITS = {
+    "price": "currency",
+    "metadata.cost": "credits",
+    "charging.llm_charge": "credits",
+    "charging.call_charge": "credits",
+    "charging.llm_price": "USD",
+    "charging.free_llm_dollars_consumed": "USD",
+    "charging.free_minutes_consumed": "minutes",
+    "metadata.cost_fiat": "USD",
+    "charging.platform_charge": "credits",
+    "charging.platform_price": "USD",
+    "charging.voice_surcharge_charge": "credits",
+    "charging.analysis.total.charge": "credits",
+    "charging.analysis.total.price": "USD",
+}
+INT4_MAX = 2**31 - 1  # integer columns (durations in seconds)
+LATEST_UNIX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z, the last moment Python dates hold
 
 
 class RecordError(ValueError):
@@ -114,9 +140,9 @@ def conversation_row(detail: dict, ingested_at: datetime, *, store_transcripts: 
     conversation_id = _required(detail, "conversation_id", "ElevenLabs conversation")
     what = f"ElevenLabs conversation {conversation_id}"
     metadata = _object(detail, "metadata", what)
-    charging = metadata.get("charging") or {}
-    phone_call = metadata.get("phone_call") or {}
-    batch_call = metadata.get("batch_call") or {}
+    charging = _optional_object(metadata, "charging", what)
+    phone_call = _optional_object(metadata, "phone_call", what)
+    batch_call = _optional_object(metadata, "batch_call", what)
     # The cumulative cost of post-call analysis; the usage blocks stay in the payload only.
     analysis = charging.get("analysis")
     analysis_total = analysis.get("total") if isinstance(analysis, dict) else None
@@ -163,9 +189,16 @@ def conversation_row(detail: dict, ingested_at: datetime, *, store_transcripts: 
 def conversation_start(detail: dict) -> datetime:
     what = f"ElevenLabs conversation {detail.get('conversation_id')}"
     metadata = _object(detail, "metadata", what)
-    seconds = _integer(metadata.get("start_time_unix_secs"), "metadata.start_time_unix_secs", what)
+    seconds = _integer(
+        metadata.get("start_time_unix_secs"),
+        "metadata.start_time_unix_secs",
+        what,
+        maximum=LATEST_UNIX_SECONDS,
+    )
     if seconds is None:
         raise RecordError(f"{what} has no metadata.start_time_unix_secs")
+    if not 0 <= seconds <= LATEST_UNIX_SECONDS:
+        raise RecordError(f"{what}: metadata.start_time_unix_secs={seconds} is not a date")
     return from_unix_seconds(seconds)
 
 
@@ -199,10 +232,51 @@ def latest_by_key(
     return list(chosen.values())
 
 
+def check_storable(row: tuple, columns: tuple[str, ...], what: str) -> None:
+    """Refuse, naming the column, a value no text column can hold: an object or a list where
+    text was expected, or a NUL character (PostgreSQL text and jsonb cannot store one)."""
+    for column, value in zip(columns, row, strict=True):
+        if isinstance(value, dict | list):
+            raise RecordError(f"{what}: {column} is a {type(value).__name__}, expected text")
+        if isinstance(value, str) and ("\x00" in value or "\\u0000" in value):
+            raise RecordError(f"{what}: {column} holds a NUL character, which cannot be stored")
+
+
+def amount(value: Any, field: str, what: str, unit: str = "currency") -> Decimal | None:
+    """An amount exactly as served (None when absent), refused as a ``RecordError`` naming the
+    record and field when it is not a finite number within the sanity bound of its unit."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise RecordError(f"{what}: {field}={value!r} is a {type(value).__name__}, not a number")
+    try:
+        # JSON numbers arrive as int, float or (parsed exactly, answers.loads_exact) Decimal.
+        # str(float) is the shortest text that round-trips, which is what a JSON encoder
+        # writes, so the Decimal carries the digits served.
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise RecordError(f"{what}: {field}={value!r} is not a number") from None
+    if not number.is_finite():
+        raise RecordError(f"{what}: {field}={value!r} is not a finite number")
+    bound = AMOUNT_BOUNDS[unit]
+    if abs(number) > bound:
+        raise RecordError(
+            f"{what}: {field}={_short(value)} is beyond the sanity bound of ±{bound} {unit}"
+        )
+    return number
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
 def _required(record: dict, field: str, what: str) -> Any:
     value = record.get(field)
     if value in (None, ""):
         raise RecordError(f"{what} has no {field!r}")
+    if not isinstance(value, str):
+        raise RecordError(f"{what}: {field!r} is a {type(value).__name__}, expected text")
     return value
 
 
@@ -213,42 +287,44 @@ def _object(record: dict, field: str, what: str) -> dict:
     return value
 
 
+def _optional_object(record: dict, field: str, what: str) -> dict:
+    """An object, or {} when absent or null."""
+    return {} if record.get(field) is None else _object(record, field, what)
+
+
 def _rfc2822(record: dict, field: str, what: str, *, required: bool = False) -> datetime | None:
     value = record.get(field)
     if value in (None, ""):
         if required:
             raise RecordError(f"{what} has no {field!r}")
         return None
+    if not isinstance(value, str):
+        raise RecordError(f"{what}: {field}={value!r} is a {type(value).__name__}, not a date")
     try:
         return parse_rfc2822(value)
-    except (TypeError, ValueError):
-        raise RecordError(f"{what}: {field}={value!r} is not an RFC 2822 date") from None
+    except (TypeError, ValueError, OverflowError, IndexError):
+        raise RecordError(f"{what}: {field}={_short(value)!r} is not an RFC 2822 date") from None
 
 
-def _integer(value: Any, field: str, what: str) -> int | None:
-    if value in (None, ""):
+def _integer(value: Any, field: str, what: str, maximum: int = INT4_MAX) -> int | None:
+    if value is None or value == "":
         return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise RecordError(f"{what}: {field}={value!r} is a {type(value).__name__}, not a number")
     try:
-        number = Decimal(str(value))
+        number = Decimal(str(value).strip())
     except InvalidOperation:
-        raise RecordError(f"{what}: {field}={value!r} is not a number") from None
+        raise RecordError(f"{what}: {field}={_short(value)!r} is not a number") from None
+    if not number.is_finite() or abs(number) > maximum:
+        raise RecordError(f"{what}: {field}={_short(value)} is out of range (±{maximum})")
     if number != number.to_integral_value():
         raise RecordError(f"{what}: {field}={value!r} is not a whole number")
     return int(number)
 
 
 def _decimal(value: Any, field: str, what: str) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise RecordError(f"{what}: {field}={value!r} is a boolean, expected a number")
-    try:
-        # JSON numbers arrive as int or float. str(float) is the shortest text that round-trips,
-        # which is exactly what a JSON encoder writes, so the Decimal carries the digits served.
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise RecordError(f"{what}: {field}={value!r} is not a number") from None
+    return amount(value, field, what, AMOUNT_UNITS.get(field, "currency"))
 
 
 def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    return dumps_exact(value).decode()

@@ -13,7 +13,6 @@ abstract client resource, a live and a sandbox implementation):
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -21,9 +20,11 @@ import dagster as dg
 import httpx
 from pydantic import PrivateAttr
 
-from simbiosia_pipeline.settings import Settings, SourceMode
+from simbiosia_pipeline.settings import Settings, SourceMode, check_credentials
 from simbiosia_pipeline.sources import elevenlabs, twilio, usage
+from simbiosia_pipeline.sources.answers import MAX_BODY_BYTES, AnswerLimits
 from simbiosia_pipeline.sources.http import BackoffPolicy
+from simbiosia_pipeline.sources.pages import MAX_RECORDS_PER_HOUR
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,13 @@ class SourceApis(dg.ConfigurableResource, ABC):
     elevenlabs_concurrency: int = 8
     # Requests kept free for the hourly and settlement runs while a backfill is running.
     elevenlabs_reserved_concurrency: int = 2
+    # Per read, and also the overall deadline of one answer (``answers.py``).
     request_timeout_seconds: float = 30.0
     max_attempts: int = 8
     twilio_page_size: int = twilio.PAGE_SIZE
+    # Bounds on what the APIs may send (``answers.py``, ``pages.py``).
+    max_answer_bytes: int = MAX_BODY_BYTES
+    max_records_per_hour: int = MAX_RECORDS_PER_HOUR
 
     @property
     @abstractmethod
@@ -64,6 +69,8 @@ class SourceApis(dg.ConfigurableResource, ABC):
             timeout=self._timeout(),
             policy=self._policy(),
             page_size=self.twilio_page_size,
+            limits=self._limits(),
+            max_records_per_hour=self.max_records_per_hour,
         )
 
     def elevenlabs(self, *, bulk: bool = False) -> elevenlabs.ElevenLabsClient:
@@ -73,6 +80,7 @@ class SourceApis(dg.ConfigurableResource, ABC):
         budget minus the reserve) and the routine runs (hourly, settlement: the reserve), so the
         two together never exceed it and a backfill cannot starve the hourly run.
         """
+        elevenlabs.checked_concurrency(self.elevenlabs_concurrency)
         endpoints = self.endpoints()
         return elevenlabs.ElevenLabsClient(
             api_key=endpoints.elevenlabs_api_key,
@@ -82,6 +90,8 @@ class SourceApis(dg.ConfigurableResource, ABC):
             ),
             timeout_seconds=self.request_timeout_seconds,
             policy=self._policy(),
+            limits=self._limits(),
+            max_records_per_hour=self.max_records_per_hour,
         )
 
     def twilio_usage(self) -> usage.TwilioUsageClient:
@@ -93,6 +103,7 @@ class SourceApis(dg.ConfigurableResource, ABC):
             base_url=endpoints.twilio_base_url,
             timeout=self._timeout(),
             policy=self._policy(),
+            limits=self._limits(),
         )
 
     def elevenlabs_usage(self) -> usage.ElevenLabsUsageClient:
@@ -103,11 +114,17 @@ class SourceApis(dg.ConfigurableResource, ABC):
             base_url=endpoints.elevenlabs_base_url,
             timeout_seconds=self.request_timeout_seconds,
             policy=self._policy(),
+            limits=self._limits(),
         )
 
     def _timeout(self) -> httpx.Timeout:
         return httpx.Timeout(
             self.request_timeout_seconds, connect=min(10.0, self.request_timeout_seconds)
+        )
+
+    def _limits(self) -> AnswerLimits:
+        return AnswerLimits(
+            deadline_seconds=self.request_timeout_seconds, max_bytes=self.max_answer_bytes
         )
 
     def _policy(self) -> BackoffPolicy:
@@ -126,6 +143,18 @@ class LiveApis(SourceApis):
     @property
     def mode(self) -> SourceMode:
         return SourceMode.LIVE
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Before any request: a key with a trailing newline is a setting to fix, not a
+        # header-injection error to retry (the message names the variable, never the value).
+        check_credentials(
+            SourceMode.LIVE,
+            {
+                "TWILIO_ACCOUNT_SID": self.twilio_account_sid,
+                "TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+                "ELEVENLABS_API_KEY": self.elevenlabs_api_key,
+            },
+        )
 
     def endpoints(self) -> Endpoints:
         return Endpoints(
@@ -187,8 +216,7 @@ def split_concurrency(budget: int, reserved: int, *, bulk: bool) -> int:
 def source_apis(settings: Settings | None = None) -> SourceApis:
     """The resource for ``SIMBIOSIA_SOURCE`` (read when the code location loads)."""
     settings = settings or Settings.from_env()
-    twilio_url = os.environ.get("TWILIO_API_BASE_URL") or None
-    elevenlabs_url = os.environ.get("ELEVENLABS_API_BASE_URL") or None
+    twilio_url, elevenlabs_url = settings.twilio_base_url, settings.elevenlabs_base_url
     if settings.source is SourceMode.LIVE:
         return LiveApis(
             twilio_account_sid=dg.EnvVar("TWILIO_ACCOUNT_SID"),

@@ -16,14 +16,23 @@ message, credentials only in headers, and a 401/403 named as such.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from urllib.parse import urljoin
+from urllib.parse import urlsplit
 
 import httpx
 
+from simbiosia_pipeline.sources.answers import (
+    ACCEPT_ENCODING,
+    AnswerLimits,
+    BodyReader,
+    Deadline,
+    UnusableAnswerError,
+    dumps_exact,
+    loads_exact,
+    refuse_redirect,
+)
 from simbiosia_pipeline.sources.http import (
     BackoffPolicy,
     RequestStats,
@@ -31,16 +40,20 @@ from simbiosia_pipeline.sources.http import (
     call_with_retries,
     check_response,
 )
-from simbiosia_pipeline.sources.twilio import SourceAuthError, _without_account_sid
+from simbiosia_pipeline.sources.pages import PagingGuard, without_account_sid
+from simbiosia_pipeline.sources.twilio import SourceAuthError
 
 DAILY_USAGE_PATH = "/2010-04-01/Accounts/{account_sid}/Usage/Records/Daily.json"
 ELEVENLABS_USAGE_PATH = "/v1/workspace/analytics/query/usage-by-product-over-time"
 PAGE_SIZE = 1000
 DAY_SECONDS = 86400
 FIAT_UNITS = ("usd", "eur", "inr", "pln")
+# Twilio has a few hundred usage categories: a day's records fit in one page of 1000, and a
+# listing paging past this many per day does not converge.
+MAX_CATEGORIES_PER_DAY = 2000
 
 
-class UsageResponseError(RuntimeError):
+class UsageResponseError(UnusableAnswerError):
     """A usage answer that does not have the documented shape (not retried: it would repeat)."""
 
 
@@ -52,23 +65,38 @@ class UsageFetch:
     stats: RequestStats = field(default_factory=RequestStats)
 
 
-def _parse_json(response: httpx.Response) -> dict:
-    try:
-        return json.loads(response.text, parse_float=Decimal)
-    except ValueError:
-        raise TransientResponseError("HTTP 200 with a body that is not valid JSON") from None
-
-
 def _get_json(
-    client: httpx.Client, request: dict, what: str, policy: BackoffPolicy, stats: RequestStats
-) -> tuple[int, dict | None, str]:
-    """Send ``request`` with retries; the status, the parsed 200 body, and the raw text."""
+    client: httpx.Client,
+    request: dict,
+    what: str,
+    policy: BackoffPolicy,
+    stats: RequestStats,
+    limits: AnswerLimits,
+) -> tuple[int, object, str]:
+    """Send ``request`` with retries, read under the answer bounds (deadline, size, no
+    redirects; ``answers.py``): the status, the exactly parsed 200 body, an error's text."""
 
-    def attempt() -> tuple[int, dict | None, str]:
-        response = check_response(client.request(**request))
-        if response.status_code == 200:
-            return 200, _parse_json(response), response.text
-        return response.status_code, None, response.text[:300]
+    def attempt() -> tuple[int, object, str]:
+        deadline = Deadline(limits.deadline_seconds, what)
+        built = client.build_request(**request)
+        response = client.send(built, stream=True, follow_redirects=False)
+        try:
+            refuse_redirect(response.status_code, response.headers.get("location"), what)
+            check_response(response)
+            reader = BodyReader(response.headers.get("content-encoding"), limits.max_bytes, what)
+            reader.check_declared_length(response.headers.get("content-length"))
+            for chunk in response.iter_raw():
+                reader.feed(chunk)
+                deadline.check()
+            body = reader.finish()
+        finally:
+            response.close()
+        if response.status_code != 200:
+            return response.status_code, None, body[:300].decode("utf-8", errors="replace")
+        try:
+            return 200, loads_exact(body), ""
+        except ValueError:
+            raise TransientResponseError(f"{what}: HTTP 200 with a body that is not JSON") from None
 
     return call_with_retries(attempt, what=what, policy=policy, stats=stats)
 
@@ -85,6 +113,7 @@ class TwilioUsageClient:
         timeout: httpx.Timeout | None = None,
         policy: BackoffPolicy | None = None,
         page_size: int = PAGE_SIZE,
+        limits: AnswerLimits | None = None,
     ):
         self._account_sid = account_sid
         self._auth_token = auth_token
@@ -92,25 +121,32 @@ class TwilioUsageClient:
         self._timeout = timeout or httpx.Timeout(30.0, connect=10.0)
         self._policy = policy or BackoffPolicy()
         self._page_size = page_size
+        self._limits = limits or AnswerLimits(deadline_seconds=self._timeout.read or 30.0)
 
     def daily_records(self, first_day: date, last_day: date) -> UsageFetch:
         """Every usage record of the UTC days ``first_day..last_day`` (inclusive)."""
         fetch = UsageFetch()
         path = DAILY_USAGE_PATH.format(account_sid=self._account_sid)
-        what = f"Twilio GET {_without_account_sid(path)}"
+        what = f"Twilio GET {without_account_sid(path)}"
+        days = (last_day - first_day).days + 1
+        guard = PagingGuard(what, -(-days * MAX_CATEGORIES_PER_DAY // self._page_size) + 1)
         params: dict | None = {
             "StartDate": first_day.isoformat(),
             "EndDate": last_day.isoformat(),
             "IncludeSubaccounts": "false",
             "PageSize": str(self._page_size),
         }
-        url = self._base_url + path
+        url: str | None = self._base_url + path
         with httpx.Client(
-            timeout=self._timeout, auth=(self._account_sid, self._auth_token)
+            timeout=self._timeout,
+            auth=(self._account_sid, self._auth_token),
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
         ) as client:
             while url:
                 request = {"method": "GET", "url": url, "params": params}
-                status, body, text = _get_json(client, request, what, self._policy, fetch.stats)
+                status, body, text = _get_json(
+                    client, request, what, self._policy, fetch.stats, self._limits
+                )
                 if status in (401, 403):
                     raise SourceAuthError(
                         f"Twilio rejected the credentials (HTTP {status}) while reading usage "
@@ -119,16 +155,32 @@ class TwilioUsageClient:
                 if status != 200:
                     raise RuntimeError(
                         f"Twilio answered HTTP {status} while reading usage records of "
-                        f"{first_day}..{last_day}: {_without_account_sid(text)}"
+                        f"{first_day}..{last_day}: {without_account_sid(text)}"
                     )
-                records = body.get("usage_records")
-                if not isinstance(records, list):
-                    raise UsageResponseError("Twilio usage page without a usage_records list")
-                fetch.records.extend(records)
-                next_uri = body.get("next_page_uri")
-                url = urljoin(self._base_url + "/", next_uri.lstrip("/")) if next_uri else None
-                params = None  # the next page's URI carries the filters
+                guard.page_received()
+                fetch.records.extend(_usage_records(body, what))
+                url, params = self._next_page(body, path, what, guard), None
         return fetch
+
+    def _next_page(self, body: dict, path: str, what: str, guard: PagingGuard) -> str | None:
+        """The next page's URL on the configured base URL — never another host, where the
+        credentials would follow — or None after the last page."""
+        next_uri = body.get("next_page_uri")
+        if next_uri is None:
+            return None
+        parts = urlsplit(str(next_uri))
+        if parts.scheme or parts.netloc or parts.path != path:
+            shown = without_account_sid(str(next_uri))[:200]
+            raise UsageResponseError(f"{what}: 'next_page_uri' does not continue: {shown!r}")
+        guard.continue_with(str(next_uri))
+        return f"{self._base_url}{parts.path}?{parts.query}"
+
+
+def _usage_records(body: object, what: str) -> list[dict]:
+    records = body.get("usage_records") if isinstance(body, dict) else None
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise UsageResponseError(f"{what}: HTTP 200 without a usage_records list of objects")
+    return records
 
 
 class ElevenLabsUsageClient:
@@ -141,11 +193,13 @@ class ElevenLabsUsageClient:
         base_url: str,
         timeout_seconds: float = 30.0,
         policy: BackoffPolicy | None = None,
+        limits: AnswerLimits | None = None,
     ):
         self._api_key = api_key
         self._base_url = base_url.rstrip("/")
         self._timeout = httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds))
         self._policy = policy or BackoffPolicy()
+        self._limits = limits or AnswerLimits(deadline_seconds=timeout_seconds)
 
     def daily_usage(self, first_day: date, last_day: date) -> UsageFetch:
         """One record per UTC day of ``first_day..last_day`` and product:
@@ -163,16 +217,19 @@ class ElevenLabsUsageClient:
         request = {
             "method": "POST",
             "url": self._base_url + ELEVENLABS_USAGE_PATH,
-            "content": json.dumps(query),
+            "content": dumps_exact(query),
             "headers": {
                 "xi-api-key": self._api_key,
                 "content-type": "application/json",
                 "accept": "application/json",
+                "accept-encoding": ACCEPT_ENCODING,
             },
         }
         what = f"ElevenLabs POST {ELEVENLABS_USAGE_PATH}"
         with httpx.Client(timeout=self._timeout) as client:
-            status, body, text = _get_json(client, request, what, self._policy, fetch.stats)
+            status, body, text = _get_json(
+                client, request, what, self._policy, fetch.stats, self._limits
+            )
         if status in (401, 403):
             raise SourceAuthError(
                 f"ElevenLabs rejected the API key (HTTP {status}) while reading usage: "
@@ -188,6 +245,8 @@ def usage_rows(body: dict) -> list[dict]:
     """The analytics table as one record per row: time, product, credits and fiat by unit."""
     try:
         columns, units, rows = body["columns"], body["column_units"], body["rows"]
+        if not all(isinstance(item, list) for item in (columns, units, rows)):
+            raise TypeError("not lists")
     except (KeyError, TypeError):
         raise UsageResponseError(
             "ElevenLabs usage answer without columns/column_units/rows"
@@ -202,7 +261,13 @@ def usage_rows(body: dict) -> list[dict]:
         )
     records = []
     for row in rows:
-        moment = datetime.fromisoformat(str(row[time_at]).replace("Z", "+00:00")).astimezone(UTC)
+        try:
+            moment = datetime.fromisoformat(str(row[time_at]).replace("Z", "+00:00"))
+        except (TypeError, IndexError, KeyError, ValueError):
+            raise UsageResponseError(f"ElevenLabs usage row {str(row)[:200]} has no time") from None
+        if moment.tzinfo is None:
+            raise UsageResponseError(f"ElevenLabs usage row time {row[time_at]!r} has no zone")
+        moment = moment.astimezone(UTC)
         records.append(
             {
                 "day": moment.date(),
@@ -210,19 +275,25 @@ def usage_rows(body: dict) -> list[dict]:
                 "credits": _decimal(row[credits_at]),
                 "fiat": _decimal(row[fiat_at]) if fiat_at is not None else None,
                 "fiat_unit": units[fiat_at].upper() if fiat_at is not None else None,
-                "row": dict(zip(columns, [_plain(value) for value in row], strict=False)),
+                "row": dict(zip(columns, row, strict=False)),
             }
         )
     return records
 
 
 def _decimal(value) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
-def _plain(value):
-    """A JSON-storable copy of a cell (decimals as their exact text)."""
-    return str(value) if isinstance(value, Decimal) else value
+    """An amount as reported, exactly; anything but a finite number is refused."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise UsageResponseError(f"usage amount {str(value)[:80]!r} is not a number")
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        raise UsageResponseError(f"usage amount {str(value)[:80]!r} is not a number") from None
+    if not amount.is_finite():
+        raise UsageResponseError(f"usage amount {str(value)[:80]!r} is not finite")
+    return amount
 
 
 TWILIO_USAGE_COLUMNS = (
@@ -259,6 +330,14 @@ def day_start(day: date) -> datetime:
 def twilio_usage_row(record: dict, ingested_at: datetime) -> tuple:
     """A ``raw.twilio_usage_records`` row: one UTC day and category, as Twilio reported it."""
     try:
+        return _twilio_usage_row(record, ingested_at)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        shown = without_account_sid(str(record))[:200]
+        raise UsageResponseError(f"a Twilio usage record that cannot be read: {shown}") from None
+
+
+def _twilio_usage_row(record: dict, ingested_at: datetime) -> tuple:
+    try:
         day = date.fromisoformat(record["start_date"])
         category = record["category"]
     except (KeyError, TypeError, ValueError):
@@ -277,7 +356,7 @@ def twilio_usage_row(record: dict, ingested_at: datetime) -> tuple:
         _decimal(record.get("price")),
         (record.get("price_unit") or "").upper() or None,
         datetime.fromisoformat(as_of).astimezone(UTC) if as_of else None,
-        json.dumps(record, default=float),
+        dumps_exact(record).decode(),
         ingested_at,
     )
 
@@ -293,6 +372,6 @@ def elevenlabs_usage_row(record: dict, ingested_at: datetime) -> tuple:
         record["credits"],
         record["fiat"],
         record["fiat_unit"],
-        json.dumps(record["row"], default=float),
+        dumps_exact(record["row"]).decode(),
         ingested_at,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -46,6 +46,21 @@ class Window:
 
     def __str__(self) -> str:
         return f"[{self.start:%Y-%m-%d %H:%M}, {self.end:%Y-%m-%d %H:%M}) UTC"
+
+
+def hour_ranges(hours: Iterable[datetime], max_ranges: int = 24) -> list[Window]:
+    """Hour starts → the fewest contiguous windows covering them, ascending; past
+    ``max_ranges`` windows, the one window from the first to the last (covering more, never
+    less: what reads it restates a superset)."""
+    ranges: list[Window] = []
+    for hour in sorted(set(hours)):
+        if ranges and ranges[-1].end == hour:
+            ranges[-1] = Window(ranges[-1].start, hour + timedelta(hours=1))
+        else:
+            ranges.append(Window(hour, hour + timedelta(hours=1)))
+    if len(ranges) > max_ranges:
+        return [Window(ranges[0].start, ranges[-1].end)]
+    return ranges
 
 
 def day_start(day: date) -> datetime:

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg
 
 from simbiosia_pipeline.settings import ConfigurationError, Settings
+from simbiosia_pipeline.warehouse.address import (
+    AddressError,
+    address_url,
+    libpq_address,
+    parse_address,
+    passwords_of,
+    redact_address,
+    redact_text,
+)
 from simbiosia_pipeline.warehouse.embedded import embedded_url
 
-_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
 # A server that answers with one of these is there, but cannot take the connection right now.
 _SERVER_BUSY = (
     "starting up",
@@ -45,35 +52,39 @@ def resolve_database_url(settings: Settings | None = None) -> str:
 
 
 def libpq_url(url: str) -> str:
-    """Strip a SQLAlchemy driver suffix (``postgresql+psycopg://``) so libpq tools accept it."""
-    scheme, sep, rest = url.partition("://")
-    return f"postgresql://{rest}" if sep and scheme in _SCHEMES else url
+    """The address as libpq takes it (no SQLAlchemy driver suffix, the password encoded)."""
+    try:
+        return libpq_address(url)
+    except AddressError as exc:
+        raise ConfigurationError(f"the warehouse address {exc}") from None
 
 
 def sqlalchemy_url(url: str) -> str:
-    return "postgresql+psycopg://" + libpq_url(url).partition("://")[2]
+    return "postgresql+psycopg://" + address_url(_params(url)).partition("://")[2]
 
 
 def connection_params(url: str) -> dict[str, str]:
-    """Host, port, user, password and database of a URL, for dbt's profile (via env vars)."""
-    parts = urlsplit(libpq_url(url))
-    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    """Host, port, user, password and database of an address, for dbt's profile (env vars)."""
+    params = _params(url)
     return {
-        "host": query.get("host") or parts.hostname or "localhost",
-        "port": str(query.get("port") or parts.port or 5432),
-        "user": unquote(parts.username or query.get("user") or "postgres"),
-        "password": unquote(parts.password or query.get("password") or ""),
-        "dbname": unquote(parts.path.lstrip("/") or query.get("dbname") or "postgres"),
+        "host": params.get("host") or "localhost",
+        "port": params.get("port") or "5432",
+        "user": params.get("user") or "postgres",
+        "password": params.get("password") or "",
+        "dbname": params.get("dbname") or "postgres",
     }
 
 
 def redact(url: str) -> str:
-    """The URL with its password replaced, safe for logs and messages."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    """The address with its password replaced, safe for logs and messages."""
+    return redact_address(url)
+
+
+def _params(url: str) -> dict[str, str]:
+    try:
+        return parse_address(url)
+    except AddressError as exc:
+        raise ConfigurationError(f"the warehouse address {exc}") from None
 
 
 @contextmanager
@@ -81,8 +92,10 @@ def connect(url: str, **kwargs) -> Iterator[psycopg.Connection]:
     """A psycopg connection; failures name the (redacted) URL instead of leaking it."""
     try:
         conn = psycopg.connect(libpq_url(url), connect_timeout=10, **kwargs)
-    except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:
+        # libpq quotes the address back in some of its messages: hide the password there too.
+        text = redact_text(str(exc), passwords_of(url)).strip()
+        reason = text.splitlines()[0] if text else type(exc).__name__
         error = WarehouseUnavailableError if _is_unavailable(str(exc)) else ConfigurationError
         raise error(f"cannot connect to the warehouse at {redact(url)}: {reason}") from None
     with conn:
@@ -98,10 +111,8 @@ def _is_unavailable(message: str) -> bool:
 
 
 def _validated(url: str) -> str:
-    scheme = url.partition("://")[0]
-    if scheme not in _SCHEMES:
-        raise ConfigurationError(
-            f"SIMBIOSIA_DATABASE_URL must be a PostgreSQL URL (postgresql://...), got scheme "
-            f"{scheme!r}"
-        )
+    try:
+        parse_address(url)
+    except AddressError as exc:
+        raise ConfigurationError(f"SIMBIOSIA_DATABASE_URL {exc}") from None
     return libpq_url(url)

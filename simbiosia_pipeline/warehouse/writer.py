@@ -5,6 +5,13 @@ fetched rows in as they arrive (batch by batch, so a window of months never has 
 memory). A concurrent reader sees the old window until the commit and the new one after it,
 never a half; a failure rolls back and leaves the table as it was. Writing the same rows to the
 same window again yields the same table — which is what makes every raw asset idempotent.
+
+The writer also says which hours' *membership* changed — a record arrived in the hour or left it,
+in the window or outside it (a queued call stored in the hour it was created, then started in
+the next one: written by the next hour's run, it leaves the hour before). The models of an hour
+outside the run's window are not rebuilt by the run: ``automation/lookback.py`` restates them.
+A record whose values changed but which stayed in its hour (a price landing) is no membership
+change: the run's own models restate its window.
 """
 
 from __future__ import annotations
@@ -59,6 +66,10 @@ class WindowWriter:
         self.inserted = 0
         self.replaced_elsewhere = 0
         self.seconds = 0.0
+        self.hours_changed: list[datetime] = []
+        self._hours_left: set[datetime] = set()
+        self._before = _HourMembership()
+        self._after = _HourMembership()
 
     @property
     def records_added(self) -> int:
@@ -83,12 +94,22 @@ class WindowWriter:
             "SELECT pg_advisory_xact_lock(hashtext(%s), day) FROM unnest(%s::int[]) AS day",
             (self._table.lock_name, window_days(self._start, self._end)),
         )
-        self.deleted = self._conn.execute(
-            sql.SQL("DELETE FROM {} WHERE {col} >= %s AND {col} < %s").format(
-                self._table.qualified, col=sql.Identifier(self._table.time_column)
-            ),
-            (self._start, self._end),
-        ).rowcount
+        # The window's records before the write, by hour, to tell at the end which hours gained
+        # or lost records (a digest per hour: memory stays flat over a window of months).
+        with self._conn.cursor() as cursor:
+            cursor.execute(
+                sql.SQL(
+                    "DELETE FROM {table} WHERE {col} >= %s AND {col} < %s RETURNING {key}, {col}"
+                ).format(
+                    table=self._table.qualified,
+                    col=sql.Identifier(self._table.time_column),
+                    key=sql.Identifier(self._table.key),
+                ),
+                (self._start, self._end),
+            )
+            for key, moment in cursor:
+                self._before.add(key, moment)
+            self.deleted = cursor.rowcount
         self.seconds += time.perf_counter() - began
         return self
 
@@ -100,27 +121,68 @@ class WindowWriter:
         keys = [row[self._key_index] for row in rows]
         # A record already stored under another time (a queued call that started later, or one
         # listed twice by the API) is replaced, so each record lives in exactly one window.
-        self.replaced_elsewhere += self._conn.execute(
-            sql.SQL("DELETE FROM {} WHERE {key} = ANY(%s)").format(
-                self._table.qualified, key=sql.Identifier(self._table.key)
+        left = self._conn.execute(
+            sql.SQL("DELETE FROM {} WHERE {key} = ANY(%s) RETURNING {key}, {col}").format(
+                self._table.qualified,
+                key=sql.Identifier(self._table.key),
+                col=sql.Identifier(self._table.time_column),
             ),
             (keys,),
-        ).rowcount
+        ).fetchall()
+        self.replaced_elsewhere += len(left)
+        for key, moment in left:
+            if self._start <= moment < self._end:
+                self._after.remove(key, moment)  # written earlier by this very writer
+            else:
+                self._hours_left.add(utc_hour(moment))
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
             self._table.qualified, sql.SQL(", ").join(map(sql.Identifier, self._table.columns))
         )
+        time_index = self._table.columns.index(self._table.time_column)
         with self._conn.cursor() as cursor, cursor.copy(copy_sql) as copy:
             for row in rows:
                 copy.write_row(row)
+                self._after.add(row[self._key_index], row[time_index])
         self.inserted += len(rows)
         self.seconds += time.perf_counter() - began
 
     def __exit__(self, exc_type, exc, tb) -> None:
         began = time.perf_counter()
         try:
+            if exc_type is None:
+                self.hours_changed = sorted(self._hours_left | self._before.differs(self._after))
             self._transaction.__exit__(exc_type, exc, tb)
         finally:
             self.seconds += time.perf_counter() - began
+
+
+class _HourMembership:
+    """Which records each hour holds, as a count and a sum of key hashes per hour: two equal
+    sets give equal digests; two different ones, equal digests with odds of 2^-64."""
+
+    def __init__(self) -> None:
+        self._hours: dict[datetime, tuple[int, int]] = {}
+
+    def add(self, key, moment: datetime, sign: int = 1) -> None:
+        hour = utc_hour(moment)
+        count, total = self._hours.get(hour, (0, 0))
+        self._hours[hour] = (count + sign, (total + sign * hash(key)) % 2**64)
+
+    def remove(self, key, moment: datetime) -> None:
+        self.add(key, moment, sign=-1)
+
+    def differs(self, other: _HourMembership) -> set[datetime]:
+        """The hours whose records are not the same in ``other``."""
+        empty = (0, 0)
+        return {
+            hour
+            for hour in self._hours.keys() | other._hours.keys()
+            if self._hours.get(hour, empty) != other._hours.get(hour, empty)
+        }
+
+
+def utc_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def replace_window(

@@ -12,13 +12,14 @@ import pytest
 class WebhookReceiver:
     def __init__(self) -> None:
         self.payloads: list[dict] = []
+        self.status = 200  # what it answers; a test may make it refuse
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 receiver.payloads.append(json.loads(self.rfile.read(length)))
-                self.send_response(200)
+                self.send_response(receiver.status)
                 self.end_headers()
                 self.wfile.write(b"ok")
 

@@ -1,9 +1,11 @@
 """Alerts reach the webhook once, never for runs that will be retried, and never with secrets."""
 
+import logging
+
 import dagster as dg
 import pytest
 
-from simbiosia_pipeline.automation.alerts import scrub, send_alert
+from simbiosia_pipeline.automation.alerts import AlertDeliveryError, scrub, send_alert
 from simbiosia_pipeline.automation.sensors import (
     check_failure_alert_sensor,
     run_failure_alert_sensor,
@@ -87,3 +89,29 @@ def test_alert_without_webhook_is_only_logged(monkeypatch, caplog):
     payload = send_alert("Budget crossed", "workspace 4")
     assert payload["text"].startswith(":rotating_light: *Budget crossed*")
     assert "Budget crossed" in caplog.text
+
+
+def test_a_webhook_that_refuses_is_reported_without_its_url(webhook, caplog):
+    caplog.set_level(logging.DEBUG)
+    webhook.status = 500
+    with pytest.raises(AlertDeliveryError) as failure:
+        send_alert("Run failed", "details")
+    assert str(failure.value) == ("the alert webhook (SIMBIOSIA_ALERT_WEBHOOK_URL) answered 500")
+    assert failure.value.__cause__ is None and failure.value.__context__ is None
+    assert "/hook" not in caplog.text  # httpx's request log is scrubbed too
+    assert "<SIMBIOSIA_ALERT_WEBHOOK_URL>" in caplog.text
+
+
+def test_an_unreachable_webhook_is_reported_without_its_url(monkeypatch):
+    monkeypatch.setenv("SIMBIOSIA_ALERT_WEBHOOK_URL", "http://127.0.0.1:1/services/T0/SECRET")
+    with pytest.raises(AlertDeliveryError) as failure:
+        send_alert("Run failed")
+    assert "could not be reached: ConnectError" in str(failure.value)
+    assert "SECRET" not in str(failure.value)
+
+
+def test_scrub_removes_database_passwords_in_any_address_form(monkeypatch):
+    monkeypatch.setenv("SIMBIOSIA_DATABASE_URL", "host=db user=app password='p@ss/w#rd' dbname=x")
+    monkeypatch.setenv("DAGSTER_PG_URL", "postgresql+psycopg2://d@db/dagster?password=dg-pw-1")
+    text = scrub("auth failed for p@ss/w#rd, p%40ss%2Fw%23rd and dg-pw-1")
+    assert "p@ss" not in text and "p%40ss" not in text and "dg-pw-1" not in text

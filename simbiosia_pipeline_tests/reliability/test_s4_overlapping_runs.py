@@ -24,22 +24,17 @@ Python logging when a run starts, which can deadlock against a run already loggi
 
 from __future__ import annotations
 
-import shutil
 import threading
 from datetime import UTC, datetime
 
-import dagster as dg
 import pytest
 
 from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
-from simbiosia_pipeline.instance import apply_pool_limits
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
-from simbiosia_pipeline.settings import PROJECT_DIR
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.schema import ensure_raw_schema
 from simbiosia_pipeline.warehouse.tables import ELEVENLABS_CONVERSATIONS
 from simbiosia_pipeline.warehouse.writer import WindowWriter
-from simbiosia_pipeline_tests.local_servers import create_database, drop_database
 from simbiosia_pipeline_tests.reliability.control import SandboxControl
 from simbiosia_pipeline_tests.reliability.processes import (
     start_backfill,
@@ -65,21 +60,6 @@ def leftovers(database_url: str) -> list[tuple]:
                 WHERE datname = current_database() AND pid <> pg_backend_pid()
                   AND (state <> 'idle' OR wait_event_type = 'Lock')"""
         ).fetchall()
-
-
-@pytest.fixture
-def production_instance(tmp_path, monkeypatch):
-    """DAGSTER_HOME with the project's dagster.yaml, storage in a fresh PostgreSQL database."""
-    storage = create_database("simbiosia_dagster")
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copyfile(PROJECT_DIR / "dagster.yaml", home / "dagster.yaml")
-    pg_url = storage.replace("postgresql://", "postgresql+psycopg2://", 1)
-    monkeypatch.setenv("DAGSTER_PG_URL", pg_url)
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        apply_pool_limits(instance)  # dbt: one build at a time, as `simbiosia` sets it up
-        yield home, pg_url, instance
-    drop_database(storage)
 
 
 @pytest.mark.slow

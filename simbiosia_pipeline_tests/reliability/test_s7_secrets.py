@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -35,7 +36,9 @@ import httpx
 import psutil
 import psycopg
 import pytest
+from dagster._utils.error import serializable_error_info_from_exc_info
 
+from simbiosia_pipeline.automation.alerts import AlertDeliveryError
 from simbiosia_pipeline.automation.sensors import (
     check_failure_alert_sensor,
     run_failure_alert_sensor,
@@ -47,6 +50,7 @@ from simbiosia_pipeline_tests.reliability.control import SandboxControl
 from simbiosia_pipeline_tests.reliability.processes import start_backfill, wait_until
 from simbiosia_pipeline_tests.reliability.truth import (
     build_snapshots,
+    materialize_window,
     verify_against_truth,
 )
 
@@ -309,3 +313,141 @@ def serves(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=2).status_code == 200
     except httpx.TransportError:
         return False
+
+
+# --- S7b: every form of warehouse address, and the webhook ------------------------------------
+
+NOWHERE = "nowhere_s7b"  # no such database: the server answers and refuses, nothing is retried
+USERINFO = "postgresql://postgres:{pw}@127.0.0.1:5432/{db}"
+# form: (the address, with the password for {pw} and the database for {db}; the password)
+ADDRESS_SECRETS = {
+    "password holding #": (USERINFO, "pw#SECRET-hash-1a"),
+    "password holding /": (USERINFO, "pw/SECRET-slash-2b"),
+    "password holding ?": (USERINFO, "pw?SECRET-question-3c"),
+    "password holding @": (USERINFO, "pw@SECRET-at-4d"),
+    "?password=": ("postgresql+psycopg://postgres@127.0.0.1:5432/{db}?password={pw}",
+                   "SECRET-query-5e"),
+    "key=value": ("host=127.0.0.1 port=5432 user=postgres password='{pw}' dbname={db}",
+                  "SECRET kv 6f"),
+}  # fmt: skip
+UNPARSEABLE = "user=postgres password='SECRET-unclosed-8h dbname=x"  # the quote never closes
+WEBHOOK_SECRET = "T0SECRET/B0SECRET/hook-SECRET-7g"
+
+
+class RefusingWebhook(WebhookReceiver):
+    """A webhook that answers 500 to every alert (its URL is the secret: it authorises posts)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.server.RequestHandlerClass.do_POST = _answer_500
+        self.url = f"http://127.0.0.1:{self.server.server_port}/services/{WEBHOOK_SECRET}"
+
+
+def _answer_500(handler) -> None:
+    handler.rfile.read(int(handler.headers.get("content-length", 0)))
+    handler.send_response(500)
+    handler.end_headers()
+
+
+def address_leaks(where: str, text: str) -> list[str]:
+    secrets_sought = {name: password for name, (_, password) in ADDRESS_SECRETS.items()}
+    secrets_sought["webhook URL"] = WEBHOOK_SECRET
+    secrets_sought["unparseable address's password"] = "SECRET-unclosed-8h"
+    secrets_sought["dagster storage password"] = DAGSTER_PASSWORD
+    return [f"{name} in {where}" for name, value in secrets_sought.items() if value in text]
+
+
+def test_s7b_no_address_form_nor_the_webhook_leaks_from_failing_runs(
+    warehouse_env, dagster_storage, tmp_path, monkeypatch, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    sandbox = Sandbox(SandboxConfig(seed=97, scale=0.4, now=NOW))
+    webhook = RefusingWebhook()
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    shutil.copyfile(PROJECT_DIR / "dagster.yaml", dagster_home / "dagster.yaml")
+    dagster_pg_url = with_password(dagster_storage, DAGSTER_PASSWORD).replace(
+        "postgresql://", "postgresql+psycopg2://", 1
+    )
+    for name, value in {"DAGSTER_HOME": str(dagster_home), "DAGSTER_PG_URL": dagster_pg_url,
+                        "SIMBIOSIA_ALERT_WEBHOOK_URL": webhook.url}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    outputs: dict[str, str] = {}
+    failures = []
+    with start_sandbox_server(sandbox) as server, dg.DagsterInstance.get() as production:
+        for form, (address, password) in ADDRESS_SECRETS.items():
+            monkeypatch.setenv("SIMBIOSIA_DATABASE_URL", address.format(pw=password, db=NOWHERE))
+            result = materialize_window(server.url, START, START + timedelta(hours=1),
+                                        instance=production, snapshots=False,
+                                        raise_on_error=False)  # fmt: skip
+            assert not result.success
+            failures.append(result)
+            # The command line too: its output, and the run it records.
+            cli = subprocess.run(
+                [str(BIN / "simbiosia"), "backfill", "2025-10-08T06:00", "2025-10-08T07:00",
+                 "--select", "group:raw"],
+                env={**os.environ, "TWILIO_API_BASE_URL": server.url,
+                     "ELEVENLABS_API_BASE_URL": server.url},
+                cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600,
+            )  # fmt: skip
+            assert cli.returncode == 1, cli.stderr[-3000:]
+            outputs[f"simbiosia backfill output ({form})"] = cli.stdout + cli.stderr
+        # An address libpq cannot parse: refused at start, exit 2, without being repeated.
+        monkeypatch.setenv("SIMBIOSIA_DATABASE_URL", UNPARSEABLE)
+        refused = subprocess.run([str(BIN / "simbiosia"), "backfill", "2025-10-08T06:00",
+                                  "2025-10-08T07:00"], env=dict(os.environ),
+                                 capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+        outputs["simbiosia backfill output (unparseable address)"] = refused.stderr
+        monkeypatch.setenv("SIMBIOSIA_DATABASE_URL", warehouse_env)
+
+        # The alert sensors, as the daemon runs them, with the webhook answering 500.
+        failed_run = production.get_run_by_id(failures[0].run_id)
+        failure = production.all_logs(failed_run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        with pytest.raises(AlertDeliveryError) as delivery:
+            run_failure_alert_sensor(
+                dg.build_run_status_sensor_context(
+                    sensor_name="run_failure_alert_sensor",
+                    dagster_event=failure[0].dagster_event,
+                    dagster_instance=production,
+                    dagster_run=failed_run,
+                ).for_run_failure()
+            )
+        tick_error = serializable_error_info_from_exc_info(
+            (delivery.type, delivery.value, delivery.tb)
+        ).to_string()  # what the daemon stores as the tick's error
+        step_errors = "\n".join(
+            record.dagster_event.step_failure_data.error.to_string()
+            for run in production.get_runs()
+            for record in production.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+        )
+
+    outputs |= {
+        "exception texts": step_errors,
+        "sensor tick error": tick_error,
+        "Python logs": caplog.text,
+        "Dagster storage": storage_rows(dagster_storage),
+        **{f"DAGSTER_HOME/{name}": text for name, text in files_under(dagster_home).items()},
+    }
+    # Not vacuous: each form reached the warehouse and was refused by it, naming the address.
+    assert step_errors.count(f'database "{NOWHERE}" does not exist') >= len(ADDRESS_SECRETS)
+    assert step_errors.count("cannot connect to the warehouse at") >= len(ADDRESS_SECRETS)
+    assert "answered 500" in tick_error and "SIMBIOSIA_ALERT_WEBHOOK_URL" in tick_error
+    assert any(name.endswith((".err", ".out")) for name in outputs if "DAGSTER_HOME" in name)
+    found = [leak for where, text in outputs.items() for leak in address_leaks(where, text)]
+    assert found == []
+
+    with start_sandbox_server(sandbox) as server, dg.instance_for_test() as instance:
+        materialize_window(server.url, START, END, instance=instance, snapshots=False)
+        build_snapshots(START, END, instance=instance)
+    verify_against_truth(
+        warehouse_env,
+        sandbox,
+        START,
+        END,
+        scenario="S7b every warehouse address form, and the webhook",
+        faults=f"{len(ADDRESS_SECRETS)} address forms refused by the server (in-process and "
+        f"CLI runs), an unparseable address, a webhook answering 500; "
+        f"{len(ADDRESS_SECRETS) + 3} secrets sought in {len(outputs)} places: 0 found",
+        retries="none (refusals are permanent)",
+    )

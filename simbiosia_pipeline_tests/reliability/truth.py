@@ -254,3 +254,24 @@ def verify_against_truth(
     assert not problems, "\n".join(problems[:SHOWN_MISMATCHES])
     assert calls or conversations, "the window holds no records: the scenario proves nothing"
     return result
+
+
+# --- what a failed run says ------------------------------------------------------------------
+
+
+def failure_text(result: dg.ExecuteInProcessResult) -> str:
+    """Everything a failed run says about why: step errors with their causes."""
+    texts = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            texts.append(data.error.to_string() if data.error else "")
+            if data.user_failure_data and data.user_failure_data.description:
+                texts.append(data.user_failure_data.description)
+    return "\n".join(texts)
+
+
+def step_retries(result: dg.ExecuteInProcessResult) -> int:
+    return sum(
+        event.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY for event in result.all_events
+    )

@@ -141,3 +141,57 @@ def test_latest_by_key_keeps_the_most_recent_version():
     other = {"sid": "B", "v": 1}
     chosen = latest_by_key([newer, other, older], key="sid", version=lambda r: r["v"])
     assert sorted(chosen, key=lambda r: r["sid"]) == [newer, other]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (float("-inf"), "not a finite number"),
+        ("-Infinity", "not a finite number"),
+        ("NaN", "not a finite number"),
+        (Decimal("-1e400"), "beyond the sanity bound of ±1000000 currency"),
+        (18446744073709551617, "beyond the sanity bound"),
+        ({"usd": 1}, "is a dict, not a number"),
+        (True, "is a bool, not a number"),
+    ],
+)
+def test_an_amount_that_is_not_a_finite_sane_number_names_record_and_field(value, message):
+    with pytest.raises(RecordError, match=message) as refused:
+        twilio_row({**CALL, "price": value}, NOW)
+    assert CALL["sid"] in str(refused.value) and "price" in str(refused.value)
+
+
+def test_amounts_are_exact_to_the_last_digit_within_their_bounds():
+    row = twilio_row({**CALL, "price": Decimal("-0.12345678901234567890")}, NOW)
+    assert row[TWILIO_COLUMNS.index("price")] == Decimal("-0.12345678901234567890")
+    credits = {**DETAIL, "metadata": {**DETAIL["metadata"], "cost": 99_999_999}}
+    row = conversation_row(credits, NOW, store_transcripts=False)
+    assert row[CONVERSATION_COLUMNS.index("cost")] == 99_999_999
+    too_many = {**DETAIL, "metadata": {**DETAIL["metadata"], "cost": 100_000_001}}
+    with pytest.raises(RecordError, match="metadata.cost=100000001 is beyond .* credits"):
+        conversation_row(too_many, NOW, store_transcripts=False)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"date_created": "Mon, 01 Jan 33658 00:00:00 +0000"}, "date_created=.* not an RFC 2822"),
+        ({"date_updated": 1767607200}, "date_updated=1767607200 is a int, not a date"),
+        ({"duration": "99999999999"}, "duration=99999999999 is out of range"),
+        ({"duration": "Infinity"}, "duration=Infinity is out of range"),
+        ({"status": ["completed"]}, "'status' is a list, expected text"),
+    ],
+)
+def test_odd_values_fail_naming_record_and_field(change, message):
+    with pytest.raises(RecordError, match=message) as refused:
+        twilio_row({**CALL, **change}, NOW)
+    assert CALL["sid"] in str(refused.value)
+
+
+def test_a_conversation_start_out_of_range_or_a_charging_list_names_the_field():
+    far = {**DETAIL, "metadata": {**DETAIL["metadata"], "start_time_unix_secs": 10**12}}
+    with pytest.raises(RecordError, match="start_time_unix_secs=1000000000000 is out of range"):
+        conversation_row(far, NOW, store_transcripts=False)
+    listed = {**DETAIL, "metadata": {**DETAIL["metadata"], "charging": [1]}}
+    with pytest.raises(RecordError, match="'charging' is list, expected an object"):
+        conversation_row(listed, NOW, store_transcripts=False)

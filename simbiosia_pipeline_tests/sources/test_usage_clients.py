@@ -19,7 +19,11 @@ from simbiosia_pipeline.sandbox.credentials import (
 )
 from simbiosia_pipeline.sources.http import BackoffPolicy
 from simbiosia_pipeline.sources.twilio import SourceAuthError
-from simbiosia_pipeline.sources.usage import ElevenLabsUsageClient, TwilioUsageClient
+from simbiosia_pipeline.sources.usage import (
+    ElevenLabsUsageClient,
+    TwilioUsageClient,
+    twilio_usage_row,
+)
 from simbiosia_pipeline_tests import expected
 
 NOW = datetime(2026, 1, 14, 15, 30, tzinfo=UTC)
@@ -86,10 +90,8 @@ def test_twilio_usage_records_add_up_the_served_calls_even_through_faults(served
     assert faulty.stats.retries > 0
     assert clean.stats.requests == 4  # 18 records, 5 a page
     truth = billed_calls(box)
-    read = {
-        (date.fromisoformat(r["start_date"]), r["category"]): (int(r["count"]), r["price"])
-        for r in clean.records
-    }
+    rows = [twilio_usage_row(record, datetime.now(UTC)) for record in clean.records]
+    read = {(row[1], row[3]): (row[4], row[7]) for row in rows}
     assert len(read) == 18
     for (day, category), (count, price) in read.items():
         want_count, want_price = truth.get((day, category), (0, Decimal(0)))

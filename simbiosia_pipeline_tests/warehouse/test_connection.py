@@ -80,3 +80,53 @@ def test_connection_params_for_tcp_and_unix_socket_urls():
 def test_redact_hides_only_the_password():
     assert redact("postgresql://u:secret@h:5432/d") == "postgresql://u:***@h:5432/d"
     assert redact("postgresql://u@h/d") == "postgresql://u@h/d"
+
+
+ADDRESS_FORMS = {
+    "userinfo": "postgresql://app:{pw}@db.internal:6543/wh",
+    "query": "postgresql://app@db.internal:6543/wh?password={pw}",
+    "driver suffix": "postgresql+psycopg2://app:{pw}@db.internal:6543/wh",
+    "key=value": "host=db.internal port=6543 user=app password={pw} dbname=wh",
+}
+PASSWORDS = ["plain-SECRET-1", "ha#sh-SECRET", "sla/sh-SECRET", "quest?ion-SECRET", "a@t-SECRET"]
+
+
+@pytest.mark.parametrize("form", ADDRESS_FORMS)
+@pytest.mark.parametrize("password", PASSWORDS)
+def test_every_address_form_is_parsed_and_redacted(form, password):
+    if form == "key=value" and any(c in password for c in "#/?@"):
+        password_text = f"'{password}'"  # libpq quotes a value with special characters
+    else:
+        password_text = password
+    url = ADDRESS_FORMS[form].format(pw=password_text)
+    assert connection_params(url) == {
+        "host": "db.internal",
+        "port": "6543",
+        "user": "app",
+        "password": password,
+        "dbname": "wh",
+    }
+    shown = redact(url)
+    assert "SECRET" not in shown
+    assert "db.internal" in shown and "***" in shown
+
+
+def test_redact_text_hides_passwords_quoted_in_a_message():
+    from simbiosia_pipeline.warehouse.address import redact_text
+
+    message = 'missing "=" after "postgresql+psycopg://u:pw-SECRET@h/d" in connection info'
+    assert "SECRET" not in redact_text(message, [])
+    assert "SECRET" not in redact_text("host=h password='sp ace SECRET' x=1", [])
+    assert redact_text("password=SECRET&sslmode=require", []) == "password=***&sslmode=require"
+
+
+@pytest.mark.parametrize("form", ADDRESS_FORMS)
+def test_a_refused_connection_names_the_address_without_its_password(form):
+    url = ADDRESS_FORMS[form].format(pw="a@t/sla?sh#-SECRET").replace("db.internal", "127.0.0.1")
+    url = url.replace("6543", "1")
+    if form == "key=value":
+        url = url.replace("password=a@t/sla?sh#-SECRET", "password='a@t/sla?sh#-SECRET'")
+    with pytest.raises(ConfigurationError) as failure, connect(url):
+        pass
+    assert "cannot connect to the warehouse" in str(failure.value)
+    assert "SECRET" not in str(failure.value)

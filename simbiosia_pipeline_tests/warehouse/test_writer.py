@@ -63,6 +63,29 @@ def test_a_record_that_moved_windows_lives_in_one_window_only(conn):
     assert [(row[0], row[1], row[2]) for row in rows_of(conn)] == [("queued", hour(1), 7)]
 
 
+def test_the_hours_whose_records_arrived_or_left_are_reported(conn):
+    first = replace_window(conn, EVENTS, hour(0), hour(3), [("a", hour(0), 1), ("q", hour(1), 0)])
+    assert first.hours_changed == [hour(0), hour(1)]  # both arrived
+    # q left hour 1 for hour 3, outside this write's window; b arrived in hour 3
+    moved = replace_window(conn, EVENTS, hour(3), hour(4), [("q", hour(3), 7), ("b", hour(3), 2)])
+    assert moved.hours_changed == [hour(1), hour(3)]
+    assert moved.records_added == 1
+    # a price landing changes no membership; a rerun neither
+    repriced = replace_window(conn, EVENTS, hour(0), hour(3), [("a", hour(0), 5)])
+    assert repriced.hours_changed == []
+    # a record that vanished from its hour is a change of that hour
+    vanished = replace_window(conn, EVENTS, hour(0), hour(3), [])
+    assert vanished.hours_changed == [hour(0)]
+
+
+def test_the_hours_are_utc_whatever_the_session_time_zone(conn):
+    conn.execute("SET TIME ZONE 'Asia/Kolkata'")  # +05:30: date_trunc alone would cut at :30
+    written = replace_window(
+        conn, EVENTS, hour(0), hour(2), [("a", hour(1) + timedelta(minutes=45), 1)]
+    )
+    assert written.hours_changed == [hour(1)]
+
+
 def test_window_days_are_the_utc_days_a_window_touches():
     day = (T0 - datetime(1970, 1, 1, tzinfo=UTC)).days
     assert window_days(hour(0), hour(1)) == [day]

@@ -1,0 +1,30 @@
+"""Runs whose process is gone, released every minute — not only when the next command starts.
+
+``simbiosia backfill`` killed with ``kill -9`` leaves its run STARTED and its pool slots taken;
+the hourly runs share those pools. The next ``simbiosia`` command releases such runs, but none
+may come: this sensor does the same check from the code location (which runs on the host of
+the CLI runs it can judge — a run tagged with another host is left to run monitoring), marks
+each failed, frees its slots, and alerts.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from simbiosia_pipeline.abandoned_runs import release_abandoned_runs
+from simbiosia_pipeline.automation.alerts import send_alert
+from simbiosia_pipeline.automation.sensors import default_sensor_status
+
+
+@dg.sensor(
+    name="abandoned_runs_sensor",
+    minimum_interval_seconds=60,
+    default_status=default_sensor_status(),
+    description="Fail the CLI runs whose process is gone (kill -9) and free their pool slots.",
+)
+def abandoned_runs_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    released = release_abandoned_runs(context.instance)
+    for entry in released:
+        context.log.warning(f"released {entry.describe()}")
+        send_alert(f"Run released: {entry.run_id[:8]}", entry.describe())
+    return dg.SkipReason(f"{len(released)} run(s) released")
