@@ -3,12 +3,15 @@ through faults (retried), and bad credentials are named without leaking them."""
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
+import orjson
 import pytest
 
 from simbiosia_pipeline.sandbox import FaultConfig, Sandbox, SandboxConfig, start_sandbox_server
@@ -17,6 +20,7 @@ from simbiosia_pipeline.sandbox.credentials import (
     DEFAULT_TWILIO_ACCOUNT_SID,
     DEFAULT_TWILIO_AUTH_TOKEN,
 )
+from simbiosia_pipeline.sources.answers import UnusableAnswerError
 from simbiosia_pipeline.sources.http import BackoffPolicy
 from simbiosia_pipeline.sources.twilio import SourceAuthError
 from simbiosia_pipeline.sources.usage import (
@@ -128,3 +132,82 @@ def test_bad_credentials_are_named_and_never_shown(served):
     with pytest.raises(SourceAuthError, match="ELEVENLABS_API_KEY") as elevenlabs_error:
         elevenlabs(served, key="sk_wrong_456").daily_usage(FIRST, LAST)
     assert "sk_wrong_456" not in str(elevenlabs_error.value)
+
+
+class HostileServer:
+    """Answers every request with the next of ``answers`` (status, headers, body)."""
+
+    def __init__(self, answers: list[tuple[int, dict, bytes]]) -> None:
+        self.answers = list(answers)
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                server.requests.append(self.path)
+                length = int(self.headers.get("content-length") or 0)
+                self.rfile.read(length)
+                status, headers, body = server.answers.pop(0)
+                self.send_response(status)
+                for name, value in {**headers, "content-length": str(len(body))}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_port}"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+USAGE_PATH = f"/2010-04-01/Accounts/{DEFAULT_TWILIO_ACCOUNT_SID}/Usage/Records/Daily.json"
+
+
+def _page(next_uri: str | None) -> bytes:
+    return orjson.dumps({"usage_records": [], "next_page_uri": next_uri, "page": 0})
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ((200, {}, _page(f"https://elsewhere.example{USAGE_PATH}?Page=1")), "does not continue"),
+        ((200, {}, b'{"message": "maintenance"}'), "usage_records"),
+        ((302, {"location": "https://elsewhere.example/x"}, b""), "redirect"),
+    ],
+)  # fmt: skip
+def test_twilio_usage_answers_that_cannot_be_trusted_fail_for_good(answer, problem):
+    server = HostileServer([answer])
+    try:
+        with pytest.raises(UnusableAnswerError, match=problem) as refused:
+            twilio(server.url).daily_records(FIRST, LAST)
+    finally:
+        server.close()
+    assert len(server.requests) == 1  # refused at once: not retried, nothing followed
+    assert DEFAULT_TWILIO_ACCOUNT_SID not in str(refused.value)
+
+
+def test_a_twilio_page_uri_served_twice_is_a_loop():
+    same = _page(f"{USAGE_PATH}?Page=1&PageToken=PA1")
+    server = HostileServer([(200, {}, same), (200, {}, same)])
+    try:
+        with pytest.raises(UnusableAnswerError, match="served twice"):
+            twilio(server.url).daily_records(FIRST, LAST)
+    finally:
+        server.close()
+
+
+def test_an_elevenlabs_usage_answer_without_its_table_fails_for_good():
+    server = HostileServer([(200, {}, b'{"detail": "ok"}')])
+    try:
+        with pytest.raises(UnusableAnswerError, match="columns"):
+            elevenlabs(server.url).daily_usage(FIRST, LAST)
+    finally:
+        server.close()
