@@ -418,3 +418,22 @@ def _provider_text(billed, provider: str, day: date, category: str) -> str:
             (provider, day, category),
         ).fetchone()
     return format(amount.normalize(), "f")
+
+
+def test_the_daily_job_the_schedule_launches_reconciles_a_range_of_days(billed):
+    """What `daily_reconciliation_schedule` launches: the job over a range of days, one run."""
+    from simbiosia_pipeline.definitions import RECONCILIATION_JOB, defs
+
+    job = defs.resolve_job_def(RECONCILIATION_JOB.name)
+    result = job.execute_in_process(
+        instance=TEST_INSTANCE,
+        resources={"apis": sandbox_apis(billed.server_url), "warehouse": WarehouseResource()},
+        tags={
+            "dagster/asset_partition_range_start": DAY_1.isoformat(),
+            "dagster/asset_partition_range_end": DAY_2.isoformat(),
+        },
+    )
+    assert result.success
+    assert check_of(result, MATCHES).passed
+    with connect(billed.url) as conn:
+        assert set(statuses(reconciliation(conn)).values()) == {"ok"}
