@@ -5,12 +5,13 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test test-fast test-reliability ui lint format lock bench bench-smoke clean
+.PHONY: run test test-fast test-reliability ui backoffice browser lint format lock bench bench-smoke clean
 
 run: $(VENV)/.installed  ## Ingest the last days from the sandbox, build snapshots, print costs
 	$(BIN)/simbiosia run
+	@echo "See them in the backoffice: make backoffice   (or $(BIN)/simbiosia backoffice), then open http://127.0.0.1:8501"
 
-test: $(VENV)/.installed  ## The whole suite (what CI runs), on 4 workers: most of it waits
+test: $(VENV)/.installed browser  ## The whole suite (what CI runs), on 4 workers: most of it waits
 	$(BIN)/pytest -n 4 --dist loadscope
 
 test-reliability: $(VENV)/.installed  ## The fault matrix alone (also part of `make test`)
@@ -18,6 +19,19 @@ test-reliability: $(VENV)/.installed  ## The fault matrix alone (also part of `m
 
 ui: $(VENV)/.installed  ## Dagster UI on http://127.0.0.1:3000 with workspace.yaml
 	$(BIN)/simbiosia ui
+
+backoffice: $(VENV)/.installed  ## The cost dashboard on http://127.0.0.1:8501 (the embedded warehouse; after make run)
+	$(BIN)/simbiosia backoffice
+
+# The backoffice's browser test drives Debian's chromium through its chromedriver: installed here
+# (as root, or through sudo) when either is missing, and left alone otherwise.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	        chromium chromium-driver fonts-dejavu-core; \
+	fi
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

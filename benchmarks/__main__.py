@@ -25,6 +25,7 @@ FIGURES = (
     "load_vs_copy",
     "hour_refresh_flatness",
     "snapshot_query_speedup",
+    "backoffice_query_ms",
     "peak_rss_mb",
 )
 

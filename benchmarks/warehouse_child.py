@@ -1,5 +1,6 @@
-"""Child process of ``hour_refresh_flatness`` and ``snapshot_query_speedup``: builds a warehouse
-of a given size on its own database (``SIMBIOSIA_DATABASE_URL``), then times one of them.
+"""Child process of ``hour_refresh_flatness``, ``snapshot_query_speedup`` and
+``backoffice_query_ms``: builds a warehouse of a given size on its own database
+(``SIMBIOSIA_DATABASE_URL``), then times one of them.
 
 History is made from real sandbox records (a template window written by the raw writer, parsed
 as the assets parse them), replicated in SQL with fresh ids. Replicas keep every column the
@@ -86,11 +87,18 @@ def run(payload: dict) -> dict:
     with connect(url) as conn:
         _load_directory()
         rows = _write_template(conn, payload, template)
+        if payload.get("rows_count") == "conversations":  # rows: conversations, calls alongside
+            (conversations,) = conn.execute(
+                "SELECT count(*) FROM raw.elevenlabs_conversations"
+            ).fetchone()
+            payload = {**payload, "rows": math.ceil(payload["rows"] / conversations) * rows}
         total = _replicate(conn, payload, template, rows)
     _dbt_run_all(url, payload["models"])
     setup_seconds = time.perf_counter() - began
     if payload["op"] == "hour_refresh":
         result = _hour_refresh(payload)
+    elif payload["op"] == "backoffice":
+        result = _backoffice_pages(url, payload)
     else:
         with connect(url) as conn:
             result = _queries(conn, payload["repeats"])
@@ -244,6 +252,97 @@ def _queries(conn, repeats: int) -> dict:
     ).fetchone()
     (snapshots,) = conn.execute("SELECT count(*) FROM public.elevenlabs_snapshots").fetchone()
     return {"queries": timings, "conversations": conversations, "snapshot_rows": snapshots}
+
+
+def _backoffice_pages(url: str, payload: dict) -> dict:
+    """Each page's reads — the very functions the backoffice calls, as its read-only role — for
+    the last 30 days of the workload, all workspaces (workspace 4 on its own page): the median
+    of ``repeats`` after a warm-up, per page."""
+    import sqlalchemy as sa
+
+    from simbiosia_pipeline.backoffice import periods, queries
+    from simbiosia_pipeline.backoffice.launcher import with_user
+    from simbiosia_pipeline.warehouse.connection import connect, sqlalchemy_url
+    from simbiosia_pipeline.warehouse.roles import grant_dashboard_role
+
+    role = "bench_backoffice"
+    with connect(url) as conn:
+        grant_dashboard_role(conn, role)
+    cap_ms = payload.get("statement_timeout_ms", 120_000)  # a page past it is reported as such
+    engine = sa.create_engine(
+        sqlalchemy_url(with_user(url, role)),
+        connect_args={"options": f"-c statement_timeout={cap_ms}"},
+    )
+    zone = "Europe/Madrid"
+    last = (datetime.fromisoformat(payload["end"]) - timedelta(hours=1)).date()
+    days = periods.last_days(30, last)
+    month = periods.month_to_date(last)
+
+    def filters(day_range, workspace=None):
+        from zoneinfo import ZoneInfo
+
+        start, end = day_range.utc_bounds(ZoneInfo(zone))
+        return queries.Filters(start, end, workspace, zone)
+
+    everything, workspace_4 = filters(days), filters(days, 4)
+    pages = {
+        "overview": lambda: (
+            queries.daily(engine, everything),
+            queries.workspaces(engine),
+            queries.daily(engine, filters(month)),
+        ),
+        "workspace": lambda: (
+            queries.daily(engine, workspace_4),
+            queries.hourly(engine, workspace_4),
+            queries.phones(engine, 4),
+            queries.daily(engine, filters(month, 4)),
+            queries.daily(engine, filters(periods.same_days_last_month(month), 4)),
+        ),
+        "calls": lambda: queries.calls_page(engine, everything, "", 1, 100),
+        "calls_search": lambda: queries.calls_page(engine, everything, "+34930340228", 1, 100),
+        "providers": lambda: (
+            queries.twilio_by_direction(engine, everything),
+            queries.elevenlabs_charges(engine, everything),
+            queries.elevenlabs_by_model(engine, everything),
+        ),
+        "data_health": lambda: (
+            queries.newest_hour(engine),
+            queries.pending_hours(engine, everything),
+            queries.unattributed(engine, everything),
+            queries.reconciliation(engine),
+        ),
+    }
+    timings = {}
+    try:
+        for name, read_page in pages.items():
+            seconds = []
+            for repetition in range(payload["repeats"] + 1):  # the first is a warm-up
+                began = time.perf_counter()
+                try:
+                    read_page()
+                except Exception as exc:  # the statement timeout: slower than the cap
+                    if "statement timeout" not in str(exc):
+                        raise
+                    seconds = [cap_ms / 1000]
+                    break
+                if repetition:
+                    seconds.append(time.perf_counter() - began)
+            timings[name] = statistics.median(seconds) * 1000
+    finally:
+        engine.dispose()
+        with connect(url) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.commit()
+        from simbiosia_pipeline_tests.local_servers import ADMIN_URL
+
+        with connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f"DROP ROLE IF EXISTS {role}")
+    with connect(url) as conn:
+        (conversations,) = conn.execute(
+            "SELECT count(*) FROM staging.stg_elevenlabs_conversations"
+        ).fetchone()
+        (calls,) = conn.execute("SELECT count(*) FROM staging.stg_twilio_calls").fetchone()
+    return {"pages_ms": timings, "cap_ms": cap_ms, "conversations": conversations, "calls": calls}
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ simbiosia run                      ingest the last days from the configured sour
 simbiosia backfill START END       what a UI backfill does, headless, with progress
 simbiosia db url                   the warehouse URL in use (starts the embedded server)
 simbiosia db grant-dashboard-role NAME
-                                   a read-only role for the dashboard: the snapshots only
+                                   a read-only role for the dashboard: what the backoffice reads
 simbiosia ui                       the Dagster UI on 127.0.0.1
+simbiosia backoffice               the cost dashboard (Streamlit) on 127.0.0.1
 simbiosia sandbox serve            the API simulator over HTTP
 """
 
@@ -54,18 +55,26 @@ def db_stop() -> None:
 @db.command("grant-dashboard-role")
 @click.argument("name")
 def db_grant_dashboard_role(name: str) -> None:
-    """Let role NAME read twilio_snapshots and elevenlabs_snapshots, and nothing else.
+    """Let role NAME read what the backoffice reads, and nothing else.
 
-    Creates the role (LOGIN, no password) if it does not exist; see
-    simbiosia_pipeline/warehouse/sql/dashboard_role.sql for exactly what is granted.
+    Creates the role (LOGIN, no password) if it does not exist; refuses the pipeline's own role,
+    superusers and owners; takes back, saying so, anything more it held. See
+    simbiosia_pipeline/warehouse/roles.py and sql/dashboard_role.sql.
     """
     from simbiosia_pipeline.warehouse.connection import connect, resolve_database_url
     from simbiosia_pipeline.warehouse.roles import grant_dashboard_role
 
     with connect(resolve_database_url()) as conn:
-        created = grant_dashboard_role(conn, name)
-    click.echo(f"role {name}: {'created, ' if created else ''}reads the snapshot tables only")
-    if created:
+        report = grant_dashboard_role(conn, name)
+    for revoked in report.revoked:
+        click.echo(f"role {name}: revoked {revoked}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(
+        f"role {name}: {'created, ' if report.created else ''}reads "
+        f"{', '.join(report.relations)} only"
+    )
+    if report.created:
         click.echo(f"set its password with: ALTER ROLE \"{name}\" PASSWORD '...';")
 
 
@@ -86,10 +95,11 @@ def ui(host: str, port: int) -> None:
 
 
 def _register_commands() -> None:
+    from simbiosia_pipeline.backoffice.launcher import backoffice
     from simbiosia_pipeline.commands import backfill, run
     from simbiosia_pipeline.sandbox.cli import sandbox
 
-    for command in (run, backfill, sandbox):
+    for command in (run, backfill, sandbox, backoffice):
         main.add_command(command)
 
 

@@ -34,7 +34,7 @@ try:
 except ImportError:  # not built for Windows: the standard loop works, a little slower
     from asyncio import new_event_loop
 
-from simbiosia_pipeline.settings import ConfigurationError
+from simbiosia_pipeline.settings import CONCURRENCY_RANGE, ConfigurationError
 from simbiosia_pipeline.sources.answers import (
     ACCEPT_ENCODING,
     AnswerLimits,
@@ -73,7 +73,6 @@ LISTERS = 2  # a page lists 100 ids in one request: two listers keep the fetcher
 MAX_BATCHES_QUEUED = 4  # if the warehouse is slower than the API, fetching waits for it
 # SIMBIOSIA_ELEVENLABS_CONCURRENCY: ElevenLabs' plans allow a few to a few dozen concurrent
 # requests; past 64 a typo (640) would only open sockets to be answered 429.
-CONCURRENCY_RANGE = range(1, 65)
 CONCURRENCY_VARIABLE = "SIMBIOSIA_ELEVENLABS_CONCURRENCY"
 
 
@@ -170,10 +169,13 @@ class ElevenLabsClient:
 
 
 def checked_concurrency(concurrency: int) -> int:
-    if concurrency not in CONCURRENCY_RANGE:
+    """The resource's concurrency within the settings' range (resource config may bypass the
+    environment's check)."""
+    low, high = CONCURRENCY_RANGE
+    if not low <= concurrency <= high:
         raise ConfigurationError(
             f"{CONCURRENCY_VARIABLE}={concurrency} is out of range: ElevenLabs concurrency must "
-            f"be {CONCURRENCY_RANGE.start}..{CONCURRENCY_RANGE.stop - 1}"
+            f"be {low}..{high}"
         )
     return concurrency
 

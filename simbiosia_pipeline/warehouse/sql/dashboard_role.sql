@@ -1,27 +1,27 @@
--- The read-only role the dashboard connects as: it can read twilio_snapshots and
--- elevenlabs_snapshots, the old system's tables, and nothing else - not the raw records (they
--- carry phone numbers and payloads), not the workspace directory, not staging or the cost
--- views - and it can write nothing.
+-- The read-only role the dashboard (the backoffice, simbiosia_pipeline/backoffice/) connects
+-- as: it can read exactly what the backoffice reads - the hourly snapshots, call_costs,
+-- unattributed_numbers, the directory tables the old dashboard read (workspaces, their numbers
+-- and budgets) and the dated credit rate, and billing_reconciliation once it exists - and
+-- nothing else: not the raw records (phone numbers and payloads), not staging, not the agents
+-- or the directory's bookkeeping. It can write nothing.
 --
 -- Applied by `simbiosia db grant-dashboard-role NAME` (simbiosia_pipeline/warehouse/roles.py),
--- which creates the role first if it does not exist (LOGIN, no password: set one with
--- ALTER ROLE NAME PASSWORD '...'). {role} and {database} are filled in as quoted identifiers.
--- Idempotent: apply it again at will.
+-- after it has checked the role and taken back whatever else it held. {role}, {database} and
+-- {relations} are filled in as quoted identifiers. Idempotent: apply it again at will.
 --
--- The grants are on the tables themselves, so they survive every hourly rebuild (dbt replaces
--- rows, not tables). A full refresh of the hourly models (DbtRunConfig.full_refresh) drops and
--- recreates the tables: apply this again afterwards.
---
--- Left to PostgreSQL's defaults, which give every role (PUBLIC) a little: reading the system
--- catalogs, temporary tables of its own session, and - on PostgreSQL 14 and older only -
--- CREATE in schema public. On such a server also run REVOKE CREATE ON SCHEMA public FROM PUBLIC.
-
--- Whatever it may have been given before, in the schemas the pipeline writes:
-REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role};
+-- The grants are on the tables and views themselves. Hourly rebuilds keep them (dbt replaces
+-- rows, not tables); the views (call_costs, unattributed_numbers) are recreated when the cost
+-- views are rebuilt, and their dbt post-hook grants them again to every role marked below.
+-- A full refresh of the hourly models drops and recreates the tables: apply this again.
 
 GRANT CONNECT ON DATABASE {database} TO {role};
 GRANT USAGE ON SCHEMA public TO {role};
-GRANT SELECT ON public.twilio_snapshots, public.elevenlabs_snapshots TO {role};
+GRANT SELECT ON {relations} TO {role};
 
--- Belt and braces: its sessions start read-only, whatever a future grant may say.
+-- Its sessions start read-only. The role can switch that off (a session setting is not a
+-- privilege), so the privileges above are what hold; roles.py also takes away the large-object
+-- functions, which need no privilege at all.
 ALTER ROLE {role} SET default_transaction_read_only = on;
+
+-- The mark the views' post-hook looks for (macros/dashboard_grants.sql).
+COMMENT ON ROLE {role} IS 'simbiosia dashboard role (read-only)';

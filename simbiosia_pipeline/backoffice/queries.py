@@ -1,0 +1,328 @@
+"""Every read of the backoffice: SQL on the marts, answered as pandas frames with exact amounts.
+
+Only these relations are read (``READS``, which ``simbiosia db grant-dashboard-role`` grants and
+nothing more): the hourly snapshots, ``call_costs``, ``unattributed_numbers``, the directory
+tables the old dashboard read (workspaces, their numbers and budgets) and the dated credit rate,
+and ``billing_reconciliation`` once it exists. Totals come from the hourly snapshots — thousands
+of rows whatever the number of calls — so every page answers fast at any volume; only the calls
+page and the per-direction split read ``call_costs``, filtered by time.
+
+NUMERIC arrives as ``Decimal`` (``coerce_float=False``): nothing here is ever a float.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import pandas as pd
+import psycopg
+import sqlalchemy as sa
+
+RECONCILIATION = "public.billing_reconciliation"
+READS = (
+    "public.twilio_snapshots",
+    "public.elevenlabs_snapshots",
+    "public.call_costs",
+    "public.unattributed_numbers",
+    "public.workspaces",
+    "public.workspace_phones",
+    "public.workspace_budgets",
+    "public.elevenlabs_credit_rates",
+)
+OPTIONAL_READS = (RECONCILIATION,)
+
+# The figures of a (workspace, bucket): the columns of every activity frame, in order.
+ACTIVITY_COLUMNS = (
+    "calls",
+    "conversations",
+    "billable_minutes",
+    "twilio_usd",
+    "elevenlabs_credits",
+    "elevenlabs_usd",
+    "total_usd",
+    "pending",
+)
+MONEY_COLUMNS = ("twilio_usd", "elevenlabs_usd", "total_usd")
+
+_WORKSPACE_FILTER = "(CAST(:workspace AS integer) IS NULL OR workspace_id = :workspace)"
+_IN_RANGE = "snapshot_date >= :start AND snapshot_date < :end"
+
+# Per workspace and bucket ({bucket}: the UTC hour, or the day of the reporting zone); credits
+# in USD at the rate in force at the hour (rates start on whole hours).
+_ACTIVITY_SQL = f"""
+WITH twilio AS (
+    SELECT workspace_id, {{bucket}} AS bucket, sum(total_calls) AS calls,
+           sum(real_minutes) AS billable_minutes, sum(total_cost) AS twilio_usd,
+           sum(unpriced_calls) AS unpriced_calls
+      FROM public.twilio_snapshots
+     WHERE {_IN_RANGE} AND {_WORKSPACE_FILTER}
+     GROUP BY 1, 2
+), elevenlabs AS (
+    SELECT workspace_id, {{bucket}} AS bucket, sum(total_conversations) AS conversations,
+           sum(total_cost) AS elevenlabs_credits,
+           sum(total_cost * rates.usd_per_credit) AS elevenlabs_usd,
+           sum(unsettled_conversations) AS unsettled_conversations
+      FROM public.elevenlabs_snapshots
+      LEFT JOIN public.elevenlabs_credit_rates AS rates
+        ON snapshot_date >= rates.valid_from
+       AND (rates.valid_to IS NULL OR snapshot_date < rates.valid_to)
+     WHERE {_IN_RANGE} AND {_WORKSPACE_FILTER}
+     GROUP BY 1, 2
+)
+SELECT coalesce(twilio.workspace_id, elevenlabs.workspace_id) AS workspace_id,
+       coalesce(twilio.bucket, elevenlabs.bucket) AS bucket,
+       coalesce(twilio.calls, 0) AS calls,
+       coalesce(elevenlabs.conversations, 0) AS conversations,
+       coalesce(twilio.billable_minutes, 0) AS billable_minutes,
+       coalesce(twilio.twilio_usd, 0) AS twilio_usd,
+       coalesce(elevenlabs.elevenlabs_credits, 0) AS elevenlabs_credits,
+       coalesce(elevenlabs.elevenlabs_usd, 0) AS elevenlabs_usd,
+       coalesce(twilio.twilio_usd, 0) + coalesce(elevenlabs.elevenlabs_usd, 0) AS total_usd,
+       coalesce(twilio.unpriced_calls, 0) + coalesce(elevenlabs.unsettled_conversations, 0)
+           AS pending
+  FROM twilio
+  FULL JOIN elevenlabs
+    ON elevenlabs.workspace_id = twilio.workspace_id AND elevenlabs.bucket = twilio.bucket
+ ORDER BY 2, 1
+"""
+DAILY_SQL = _ACTIVITY_SQL.format(bucket="(snapshot_date AT TIME ZONE :tz)::date")
+HOURLY_SQL = _ACTIVITY_SQL.format(bucket="snapshot_date")
+
+WORKSPACES_SQL = """
+SELECT workspaces.id AS workspace_id, workspaces.name, budgets.daily_usd, budgets.monthly_usd
+  FROM public.workspaces
+  LEFT JOIN public.workspace_budgets AS budgets ON budgets.workspace_id = workspaces.id
+ ORDER BY workspaces.id
+"""
+
+PHONES_SQL = """
+SELECT phone_number, is_primary, valid_from, valid_to
+  FROM public.workspace_phones
+ WHERE workspace_id = :workspace
+ ORDER BY valid_from NULLS FIRST, phone_number
+"""
+
+# A number search reads the range first, as its own step ({materialized}): pushed down into the
+# view's pairing it made PostgreSQL plan it row by row (6x slower). Without a search, the range
+# is best left to the planner (2x faster).
+_CALLS_IN_RANGE = f"""
+WITH in_range AS {{materialized}} (
+    SELECT * FROM public.call_costs
+     WHERE started_at >= :start AND started_at < :end AND {_WORKSPACE_FILTER}
+)
+"""
+_SEARCHED = """
+ WHERE CAST(:digits AS text) IS NULL
+    OR regexp_replace(coalesce(from_number, ''), '[^0-9]', '', 'g') LIKE '%' || :digits || '%'
+    OR regexp_replace(coalesce(to_number, ''), '[^0-9]', '', 'g') LIKE '%' || :digits || '%'
+"""
+CALLS_SQL = f"""{_CALLS_IN_RANGE}
+SELECT started_at, workspace_id, twilio_direction AS direction, from_number, to_number,
+       coalesce(twilio_duration_secs, elevenlabs_duration_secs) AS duration_secs,
+       twilio_usd, elevenlabs_credits, elevenlabs_usd, total_usd, is_settled,
+       twilio_call_sid AS call_sid, conversation_id
+  FROM in_range {_SEARCHED}
+ ORDER BY started_at DESC, call_id
+ LIMIT :limit OFFSET :offset
+"""
+CALLS_COUNT_SQL = f"{_CALLS_IN_RANGE} SELECT count(*) FROM in_range {_SEARCHED}"
+
+
+def _calls_sql(sql: str, digits: str | None) -> str:
+    return sql.replace("{materialized}", "MATERIALIZED" if digits else "NOT MATERIALIZED")
+
+
+TWILIO_BY_DIRECTION_SQL = f"""
+SELECT twilio_direction AS direction, count(*) AS calls,
+       coalesce(sum(billable_minutes), 0) AS billable_minutes,
+       coalesce(sum(twilio_usd), 0) AS twilio_usd,
+       count(*) FILTER (WHERE twilio_usd IS NULL) AS unpriced_calls
+  FROM public.call_costs
+ WHERE twilio_call_sid IS NOT NULL
+   AND started_at >= :start AND started_at < :end AND {_WORKSPACE_FILTER}
+ GROUP BY 1
+ ORDER BY 1
+"""
+
+ELEVENLABS_CHARGES_SQL = f"""
+SELECT coalesce(sum(llm_charge), 0) AS llm_charge_credits,
+       coalesce(sum(call_charge), 0) AS call_charge_credits,
+       coalesce(sum(total_cost), 0) AS total_credits,
+       coalesce(sum(llm_price), 0) AS llm_price_usd
+  FROM public.elevenlabs_snapshots
+ WHERE {_IN_RANGE} AND {_WORKSPACE_FILTER}
+"""
+
+ELEVENLABS_BY_MODEL_SQL = f"""
+SELECT model.key AS model, category.key AS category,
+       sum(coalesce((category.value ->> 'tokens')::numeric, 0)) AS tokens,
+       sum(coalesce((category.value ->> 'price')::numeric, 0)) AS llm_price_usd
+  FROM public.elevenlabs_snapshots
+ CROSS JOIN LATERAL jsonb_each(
+       CASE WHEN jsonb_typeof(llm_usage) = 'object' THEN llm_usage END) AS model
+ CROSS JOIN LATERAL jsonb_each(
+       CASE WHEN jsonb_typeof(model.value) = 'object' THEN model.value END) AS category
+ WHERE {_IN_RANGE} AND {_WORKSPACE_FILTER}
+ GROUP BY 1, 2
+ ORDER BY 1, 2
+"""
+
+NEWEST_HOUR_SQL = """
+SELECT max(snapshot_date) FROM (
+    SELECT max(snapshot_date) AS snapshot_date FROM public.twilio_snapshots
+    UNION ALL SELECT max(snapshot_date) FROM public.elevenlabs_snapshots) AS newest
+"""
+
+PENDING_HOURS_SQL = f"""
+SELECT snapshot_date AS hour, workspace_id, sum(unpriced_calls) AS unpriced_calls,
+       sum(unsettled_conversations) AS unsettled_conversations
+  FROM (SELECT snapshot_date, workspace_id, unpriced_calls, 0 AS unsettled_conversations
+          FROM public.twilio_snapshots WHERE unpriced_calls > 0
+        UNION ALL
+        SELECT snapshot_date, workspace_id, 0, unsettled_conversations
+          FROM public.elevenlabs_snapshots WHERE unsettled_conversations > 0) AS pending
+ WHERE {_IN_RANGE} AND {_WORKSPACE_FILTER}
+ GROUP BY 1, 2
+ ORDER BY 1 DESC, 2
+"""
+
+UNATTRIBUTED_SQL = """
+SELECT phone_number, is_e164, twilio_calls, elevenlabs_conversations, records, first_seen,
+       last_seen
+  FROM public.unattributed_numbers
+ WHERE last_seen >= :start AND first_seen < :end
+ ORDER BY records DESC, phone_number
+"""
+
+RECONCILIATION_SQL = f"SELECT * FROM {RECONCILIATION} ORDER BY 1 DESC LIMIT 400"
+
+
+class WarehouseDownError(RuntimeError):
+    """The warehouse did not answer; the message is safe to show (no URL, no password)."""
+
+
+class NotBuiltError(RuntimeError):
+    """The marts do not exist yet: nothing has been ingested into this warehouse."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What every page is filtered by: UTC bounds of whole local days, and a workspace."""
+
+    start: datetime
+    end: datetime
+    workspace_id: int | None
+    reporting_tz: str
+
+    def params(self, **more) -> dict:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "workspace": self.workspace_id,
+            "tz": self.reporting_tz,
+            **more,
+        }
+
+
+def read(engine: sa.Engine, sql: str, params: dict | None = None) -> pd.DataFrame:
+    """Run ``sql``; a warehouse that is down or not built yet becomes an error a page can show."""
+    try:
+        with engine.connect() as conn:
+            return pd.read_sql(sa.text(sql), conn, params=params or {}, coerce_float=False)
+    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
+        cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) else exc  # pandas wraps
+        if isinstance(cause, sa.exc.OperationalError):
+            raise WarehouseDownError(
+                "The warehouse does not answer. The figures will be back when it is reachable "
+                "again."
+            ) from None
+        if isinstance(getattr(cause, "orig", None), psycopg.errors.UndefinedTable):
+            raise NotBuiltError(
+                "The warehouse has no cost tables yet: run the pipeline first "
+                "(`make run`, or a backfill)."
+            ) from None
+        raise
+
+
+def daily(engine: sa.Engine, filters: Filters) -> pd.DataFrame:
+    frame = read(engine, DAILY_SQL, filters.params())
+    return frame.rename(columns={"bucket": "day"})
+
+
+def hourly(engine: sa.Engine, filters: Filters) -> pd.DataFrame:
+    frame = read(engine, HOURLY_SQL, filters.params())
+    return frame.rename(columns={"bucket": "hour"})
+
+
+def workspaces(engine: sa.Engine) -> pd.DataFrame:
+    return read(engine, WORKSPACES_SQL)
+
+
+def phones(engine: sa.Engine, workspace_id: int) -> pd.DataFrame:
+    return read(engine, PHONES_SQL, {"workspace": workspace_id})
+
+
+def search_digits(text: str) -> str | None:
+    """The digits of a searched number (``+34 911-67`` → ``3491167``); None: no search."""
+    digits = "".join(character for character in text if character.isdigit())
+    return digits or None
+
+
+def calls_page(
+    engine: sa.Engine, filters: Filters, search: str, page: int, page_size: int
+) -> tuple[pd.DataFrame, int]:
+    """One page (1-based) of the phone calls of the range, newest first; and how many in all."""
+    params = filters.params(
+        digits=search_digits(search), limit=page_size, offset=(page - 1) * page_size
+    )
+    total = int(read(engine, _calls_sql(CALLS_COUNT_SQL, params["digits"]), params).iat[0, 0])
+    return read(engine, _calls_sql(CALLS_SQL, params["digits"]), params), total
+
+
+def all_calls(engine: sa.Engine, filters: Filters, search: str) -> pd.DataFrame:
+    """Every call of the range matching ``search`` (the export of the calls page)."""
+    params = filters.params(digits=search_digits(search), limit=None, offset=0)
+    return read(engine, _calls_sql(CALLS_SQL, params["digits"]), params)
+
+
+def twilio_by_direction(engine: sa.Engine, filters: Filters) -> pd.DataFrame:
+    return read(engine, TWILIO_BY_DIRECTION_SQL, filters.params())
+
+
+def elevenlabs_charges(engine: sa.Engine, filters: Filters) -> pd.DataFrame:
+    return read(engine, ELEVENLABS_CHARGES_SQL, filters.params())
+
+
+def elevenlabs_by_model(engine: sa.Engine, filters: Filters) -> pd.DataFrame:
+    return read(engine, ELEVENLABS_BY_MODEL_SQL, filters.params())
+
+
+def newest_hour(engine: sa.Engine) -> datetime | None:
+    value = read(engine, NEWEST_HOUR_SQL).iat[0, 0]
+    return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+
+
+def pending_hours(engine: sa.Engine, filters: Filters) -> pd.DataFrame:
+    return read(engine, PENDING_HOURS_SQL, filters.params())
+
+
+def unattributed(engine: sa.Engine, filters: Filters) -> pd.DataFrame:
+    return read(engine, UNATTRIBUTED_SQL, filters.params())
+
+
+def reconciliation(engine: sa.Engine) -> pd.DataFrame | None:
+    """The reconciliation with the providers' bills, newest days first; None until it exists."""
+    exists = read(engine, "SELECT to_regclass(:name) IS NOT NULL", {"name": RECONCILIATION})
+    return read(engine, RECONCILIATION_SQL) if bool(exists.iat[0, 0]) else None
+
+
+def totals(frame: pd.DataFrame) -> dict[str, Decimal | int]:
+    """The sum of every figure of an activity frame (zero for an empty one), exact."""
+    result: dict[str, Decimal | int] = {}
+    for column in ACTIVITY_COLUMNS:
+        values = frame[column].tolist() if column in frame else []
+        zero = Decimal(0) if column in (*MONEY_COLUMNS, "elevenlabs_credits") else 0
+        result[column] = sum(values, zero)
+    return result
