@@ -13,9 +13,10 @@
     tolerated away. A view over staging and the raw usage tables: always current. -#}
 {{ config(materialized='view') }}
 
-{%- set tolerance_abs = var('reconcile_tolerance_abs') %}
-{%- set tolerance_rel = var('reconcile_tolerance_rel') %}
-{%- set final_after = var('reconcile_final_after_hours') %}
+{#- From the environment when Dagster sets it (SIMBIOSIA_DBT_RECONCILE_*), else the vars. -#}
+{%- set tolerance_abs = env_var('SIMBIOSIA_DBT_RECONCILE_TOLERANCE_ABS', var('reconcile_tolerance_abs')) %}
+{%- set tolerance_rel = env_var('SIMBIOSIA_DBT_RECONCILE_TOLERANCE_REL', var('reconcile_tolerance_rel')) %}
+{%- set final_after = env_var('SIMBIOSIA_DBT_RECONCILE_FINAL_AFTER_HOURS', var('reconcile_final_after_hours')) %}
 
 with
 
