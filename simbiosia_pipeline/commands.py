@@ -2,7 +2,9 @@
 
 Both materialize the asset graph over a range of UTC hours as Dagster runs recorded in the
 instance under ``$SIMBIOSIA_HOME/dagster`` (so they show up in the UI next to scheduled runs),
-one run per chunk of the range, with a progress line per chunk and a summary at the end.
+one run per chunk of the range, with a progress line per chunk and a summary at the end. After
+the hours, both also read what the providers bill for the complete UTC days the range touches and
+reconcile those days (``simbiosia run`` prints the result).
 
 Both read and check every setting first (a bad one: one line, exit 2), release what runs killed
 earlier left behind (``abandoned_runs.py``), and can be stopped by SIGTERM or SIGINT within
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import click
 
@@ -151,6 +153,42 @@ def materialize_unpartitioned(selection, what: str) -> None:
         raise SystemExit(1)
 
 
+def reconciled_days(window: Window, now: datetime | None = None) -> tuple[date, date] | None:
+    """The UTC days ``window`` touches that are over (a provider's day is billed once it
+    ended), or None when there is none."""
+    first = window.start.date()
+    last = min((window.end - HOUR).date(), (now or datetime.now(UTC)).date() - timedelta(days=1))
+    return (first, last) if first <= last else None
+
+
+def materialize_days(window: Window) -> tuple[date, date] | None:
+    """One run of the providers' daily usage and the reconciliation over the window's days."""
+    days = reconciled_days(window)
+    if days is None:
+        return None
+    from dagster import AssetSelection
+
+    from simbiosia_pipeline.assets.raw import BULK_TAG
+    from simbiosia_pipeline.definitions import DAILY_ASSETS
+
+    first, last = days
+    result = _execute(
+        _job(AssetSelection.assets(*DAILY_ASSETS)),
+        {
+            "dagster/asset_partition_range_start": first.isoformat(),
+            "dagster/asset_partition_range_end": last.isoformat(),
+            BULK_TAG: "true",
+        },
+    )
+    click.echo(
+        f"provider usage and reconciliation, {first}..{last}: "
+        f"{'ok' if result.success else 'FAILED'}"
+    )
+    if not result.success:
+        raise SystemExit(1)
+    return days
+
+
 def run_range(window: Window, chunk_hours: int, selection: str | None) -> list[ChunkResult]:
     import dagster as dg
 
@@ -179,6 +217,7 @@ def run_range(window: Window, chunk_hours: int, selection: str | None) -> list[C
         from simbiosia_pipeline.assets.transform import cost_views
 
         materialize_unpartitioned(AssetSelection.assets(cost_views), "cost views")
+        materialize_days(window)
     return results
 
 
@@ -224,9 +263,12 @@ def run(days: int) -> None:
     _summarise(results, window)
     if not all(result.success for result in results):
         raise SystemExit(1)
-    from simbiosia_pipeline.report import print_report
+    from simbiosia_pipeline.report import print_reconciliation, print_report
 
     print_report(window)
+    reconciled = reconciled_days(window)
+    if reconciled is not None:
+        print_reconciliation(*reconciled)
 
 
 def _hour_argument(value: str) -> datetime:

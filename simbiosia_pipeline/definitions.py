@@ -11,7 +11,9 @@ import dagster as dg
 
 from simbiosia_pipeline.assets.directory import workspace_directory
 from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
+from simbiosia_pipeline.assets.reconciliation import billing_days
 from simbiosia_pipeline.assets.transform import cost_views, dbt_resource, hourly_cost_models
+from simbiosia_pipeline.assets.usage import elevenlabs_usage, twilio_usage_records
 from simbiosia_pipeline.automation.abandoned import abandoned_runs_sensor
 from simbiosia_pipeline.automation.checks import freshness_checks, freshness_sensor
 from simbiosia_pipeline.automation.directory import (
@@ -21,10 +23,15 @@ from simbiosia_pipeline.automation.directory import (
 from simbiosia_pipeline.automation.jobs import (
     directory_job,
     hourly_pipeline_job,
+    reconciliation_job,
     restate_attribution_job,
 )
 from simbiosia_pipeline.automation.lookback import lookback_restatement_sensor
-from simbiosia_pipeline.automation.schedules import catch_up_schedule, hourly_schedule
+from simbiosia_pipeline.automation.schedules import (
+    catch_up_schedule,
+    hourly_schedule,
+    reconciliation_schedule,
+)
 from simbiosia_pipeline.automation.sensors import (
     budget_alert_sensor,
     check_failure_alert_sensor,
@@ -48,16 +55,23 @@ EXECUTOR = dg.multiprocess_executor.configured(
 )
 
 RAW_ASSETS = [twilio_calls, elevenlabs_conversations]
+# What the providers bill, per UTC day, and the reconciliation of those days with our sums.
+DAILY_ASSETS = [twilio_usage_records, elevenlabs_usage, billing_days]
 HOURLY_JOB = hourly_pipeline_job(dg.AssetSelection.assets(*RAW_ASSETS, hourly_cost_models))
 DIRECTORY_JOB = directory_job(workspace_directory)
 RESTATE_JOB = restate_attribution_job(hourly_cost_models)
+RECONCILIATION_JOB = reconciliation_job(dg.AssetSelection.assets(*DAILY_ASSETS))
 FRESHNESS_CHECKS = freshness_checks(RAW_ASSETS)
 
 defs = dg.Definitions(
-    assets=[*RAW_ASSETS, workspace_directory, hourly_cost_models, cost_views],
+    assets=[*RAW_ASSETS, workspace_directory, hourly_cost_models, cost_views, *DAILY_ASSETS],
     asset_checks=FRESHNESS_CHECKS,
-    jobs=[HOURLY_JOB, DIRECTORY_JOB, RESTATE_JOB],
-    schedules=[hourly_schedule(HOURLY_JOB), catch_up_schedule(HOURLY_JOB)],
+    jobs=[HOURLY_JOB, DIRECTORY_JOB, RESTATE_JOB, RECONCILIATION_JOB],
+    schedules=[
+        hourly_schedule(HOURLY_JOB),
+        catch_up_schedule(HOURLY_JOB),
+        reconciliation_schedule(RECONCILIATION_JOB),
+    ],
     sensors=[
         settlement_sensor(HOURLY_JOB),
         budget_alert_sensor(),

@@ -1,4 +1,4 @@
-"""The one partitioning of the project: UTC hours.
+"""The partitionings of the project: UTC hours, and UTC days for what the providers bill.
 
 A partition holds the records whose *start time* falls in ``[H, H+1)``. UTC only — in a zone with
 daylight saving one hour a year does not exist and another happens twice; reporting time zones are
@@ -24,3 +24,19 @@ def hourly_partitions(settings: Settings | None = None) -> dg.HourlyPartitionsDe
 
 
 HOURLY = hourly_partitions()
+
+DAY_KEY_FORMAT = "%Y-%m-%d"
+
+
+def daily_partitions(settings: Settings | None = None) -> dg.DailyPartitionsDefinition:
+    """UTC days, for the providers' daily usage and the reconciliation: the providers total
+    their bills per UTC day, so a day is the smallest window their figures can be compared in."""
+    settings = settings or Settings.from_env()
+    return dg.DailyPartitionsDefinition(
+        start_date=settings.start_datetime.strftime(DAY_KEY_FORMAT),
+        timezone="UTC",
+        fmt=DAY_KEY_FORMAT,
+    )
+
+
+DAILY = daily_partitions()

@@ -1,6 +1,9 @@
-"""What ``simbiosia run`` prints at the end: the window's costs per workspace (warehouse)."""
+"""What ``simbiosia run`` prints at the end: the window's costs per workspace (warehouse), and
+the reconciliation of its days with what the providers bill."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import click
 
@@ -75,3 +78,40 @@ def _line(workspace_id: str, name: str, figures: list) -> str:
         f"{workspace_id:>3} {name[:21]:<22}{calls:>7}{minutes:>9}{twilio_usd:>12.4f}"
         f"{conversations:>7}{credits:>12}{el_usd:>10.4f}{total_usd:>11.4f}{pending:>9}"
     )
+
+
+# One line per provider and day: Twilio's `total` (everything billed) and ElevenLabs' `agents`;
+# the day's status is its worst category's.
+RECONCILIATION = """
+SELECT day, provider,
+       sum(our_amount) FILTER (WHERE category IN ('total', 'agents')) AS ours,
+       sum(provider_amount) FILTER (WHERE category IN ('total', 'agents')) AS theirs,
+       max(currency) AS currency,
+       (array_agg(status ORDER BY array_position(
+            ARRAY['mismatch', 'no_provider_data', 'provider_pending', 'ok'], status)))[1]
+  FROM public.billing_reconciliation
+ WHERE day BETWEEN %(first)s AND %(last)s
+ GROUP BY day, provider
+ ORDER BY day, provider
+"""
+
+
+def print_reconciliation(first: date, last: date) -> None:
+    with connect(resolve_database_url()) as conn:
+        rows = conn.execute(RECONCILIATION, {"first": first, "last": last}).fetchall()
+    click.echo(
+        f"\nReconciliation with the providers' bills, {first}..{last} (UTC days; details in "
+        "public.billing_reconciliation):"
+    )
+    for day, provider, ours, theirs, currency, status in rows:
+        click.echo(
+            f"{day} {provider:<11} ours {amount_text(ours)} {currency:<8} "
+            f"theirs {amount_text(theirs)} {currency:<8} {status}"
+        )
+
+
+def amount_text(amount) -> str:
+    """An exact amount without trailing zeros (2.91600 and 2.916 print alike); '-' for none."""
+    if amount is None:
+        return "-"
+    return format(amount.normalize(), "f")

@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -33,6 +34,7 @@ CONCURRENCY_RANGE = (1, 64)  # concurrent ElevenLabs requests: more is a flood, 
 STEP_RETRIES_RANGE = (0, 10)
 SETTLE_MAX_AGE_RANGE = (timedelta(hours=1), timedelta(days=3660))  # up to ten years
 STEP_RETRY_DELAY_RANGE = (timedelta(0), timedelta(hours=1))
+RECONCILE_AGE_RANGE = (timedelta(0), timedelta(days=366))  # providers finalise within days
 CREDENTIAL_VARIABLES = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "ELEVENLABS_API_KEY")
 _SHOWN_CHARACTERS = 60  # of a refused value, in its message (one line, whatever was given)
 
@@ -44,6 +46,15 @@ class ConfigurationError(ValueError):
 class SourceMode(StrEnum):
     SANDBOX = "sandbox"
     LIVE = "live"
+
+
+@dataclass(frozen=True)
+class ReconcileTolerance:
+    """How far our sum may be from the provider's and still be ``ok``: the larger of an
+    absolute amount (in the row's currency, or credits) and a share of the provider's amount."""
+
+    absolute: Decimal = Decimal("0.01")
+    relative: Decimal = Decimal("0.001")
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,10 @@ class Settings:
     step_retry_delay_seconds: float
     twilio_base_url: str | None = None
     elevenlabs_base_url: str | None = None
+    # Reconciliation with the providers' bills (billing_reconciliation; README "Reconciliation").
+    reconcile_tolerance: ReconcileTolerance = field(default_factory=lambda: ReconcileTolerance())
+    reconcile_final_after: timedelta = timedelta(hours=96)
+    reconcile_pending_max_age: timedelta = timedelta(days=7)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -95,6 +110,16 @@ class Settings:
             ).total_seconds(),
             twilio_base_url=_http_url(env, "TWILIO_API_BASE_URL"),
             elevenlabs_base_url=_http_url(env, "ELEVENLABS_API_BASE_URL"),
+            reconcile_tolerance=_tolerance(env, "SIMBIOSIA_RECONCILE_TOLERANCE"),
+            reconcile_final_after=_duration(
+                env, "SIMBIOSIA_RECONCILE_FINAL_AFTER", timedelta(hours=96), RECONCILE_AGE_RANGE
+            ),
+            reconcile_pending_max_age=_duration(
+                env,
+                "SIMBIOSIA_RECONCILE_PENDING_MAX_AGE",
+                timedelta(days=7),
+                RECONCILE_AGE_RANGE,
+            ),
         )
 
     @property
@@ -201,6 +226,22 @@ def _describe(duration: timedelta) -> str:
         if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def _tolerance(env, name) -> ReconcileTolerance:
+    """``ABSOLUTE,RELATIVE`` — e.g. ``0.01,0.001`` (one cent or credit, or 0.1 %)."""
+    raw = env.get(name)
+    if not raw:
+        return ReconcileTolerance()
+    try:
+        absolute, relative = (Decimal(part.strip()) for part in raw.split(","))
+    except (ValueError, ArithmeticError):
+        raise ConfigurationError(
+            f"{name}={_shown(raw)} is not ABSOLUTE,RELATIVE (e.g. 0.01,0.001)"
+        ) from None
+    if absolute < 0 or relative < 0 or not absolute.is_finite() or not relative.is_finite():
+        raise ConfigurationError(f"{name}={_shown(raw)}: both tolerances must be >= 0")
+    return ReconcileTolerance(absolute, relative)
 
 
 def _bool(env, name, default):

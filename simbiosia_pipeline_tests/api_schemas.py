@@ -56,7 +56,10 @@ def _rfc2822(value) -> bool:
 
 @FORMATS.checks("currency")
 def _currency(value) -> bool:
-    return not isinstance(value, str) or (len(value) == 3 and value.isalpha() and value.isupper())
+    """ISO 4217, in one case: calls say ``USD``, usage records ``usd`` (the spec's example)."""
+    return not isinstance(value, str) or (
+        len(value) == 3 and value.isalpha() and (value.isupper() or value.islower())
+    )
 
 
 def _validator(document: dict, response: str) -> Draft202012Validator:
@@ -82,6 +85,8 @@ TWILIO_CALL = _validator(TWILIO, "fetch_call_200")
 ELEVENLABS_LIST = _validator(ELEVENLABS, "list_conversations_200")
 ELEVENLABS_DETAIL = _validator(ELEVENLABS, "get_conversation_200")
 ELEVENLABS_422 = _validator(ELEVENLABS, "validation_error_422")
+TWILIO_USAGE_DAILY = _validator(TWILIO, "list_usage_records_daily_200")
+ELEVENLABS_USAGE = _validator(ELEVENLABS, "usage_by_product_over_time_200")
 TWILIO_ERROR = Draft202012Validator(_ERRORS["twilio_error"])
 ELEVENLABS_ERROR = Draft202012Validator(_ERRORS["elevenlabs_error"])
 

@@ -154,11 +154,20 @@ def dbt_vars(window: dg.TimeWindow | None, settings: Settings) -> dict[str, str]
             f"SIMBIOSIA_REPORTING_TZ={settings.reporting_tz!r} is not an IANA time zone "
             "(e.g. Europe/Madrid)"
         ) from None
-    variables = {"reporting_tz": settings.reporting_tz}
+    variables = {"reporting_tz": settings.reporting_tz, **reconcile_vars(settings)}
     if window is not None:
         variables["min_ts"] = _utc_iso(window.start)
         variables["max_ts"] = _utc_iso(window.end)
     return variables
+
+
+def reconcile_vars(settings: Settings) -> dict[str, str]:
+    """``billing_reconciliation``'s tolerances and provider finality, from the settings."""
+    return {
+        "reconcile_tolerance_abs": str(settings.reconcile_tolerance.absolute),
+        "reconcile_tolerance_rel": str(settings.reconcile_tolerance.relative),
+        "reconcile_final_after_hours": str(settings.reconcile_final_after.total_seconds() / 3600),
+    }
 
 
 def dbt_build_args(

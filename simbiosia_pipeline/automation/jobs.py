@@ -30,3 +30,15 @@ def restate_attribution_job(hourly_models) -> dg.UnresolvedAssetJobDefinition:
         selection=dg.AssetSelection.assets(hourly_models),
         description="Rebuild the attributed records and snapshots of a range (no API calls).",
     )
+
+
+RECONCILIATION_JOB = "daily_reconciliation_job"
+
+
+def reconciliation_job(selection: dg.AssetSelection) -> dg.UnresolvedAssetJobDefinition:
+    """The providers' daily usage and the reconciliation of those days, for a day or a range."""
+    return dg.define_asset_job(
+        RECONCILIATION_JOB,
+        selection=selection,
+        description="Read what Twilio and ElevenLabs bill for the days and reconcile them.",
+    )

@@ -10,11 +10,11 @@ settlement sensor's job.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import dagster as dg
 
-from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+from simbiosia_pipeline.partitions import DAY_KEY_FORMAT, PARTITION_KEY_FORMAT
 from simbiosia_pipeline.settings import Settings
 
 
@@ -68,5 +68,46 @@ def catch_up_request(scheduled_at) -> dg.RunRequest:
                 PARTITION_KEY_FORMAT
             ),
             "simbiosia/reason": "daily-catch-up",
+        },
+    )
+
+
+RECONCILE_HOUR = 5  # UTC: yesterday is over and most late prices of the days before landed
+
+
+def reconciliation_lookback_days(settings: Settings | None = None) -> int:
+    """Days re-read each morning: every day that may not be final yet, and one more."""
+    settings = settings or Settings.from_env()
+    return -(-settings.reconcile_final_after // timedelta(days=1)) + 1
+
+
+def reconciliation_schedule(job) -> dg.ScheduleDefinition:
+    """Daily at 05:00 UTC: re-read the providers' bills of the last days and reconcile them,
+    in one ranged run, until each day is final (SIMBIOSIA_RECONCILE_FINAL_AFTER after it)."""
+
+    @dg.schedule(
+        name="daily_reconciliation_schedule",
+        cron_schedule=f"0 {RECONCILE_HOUR} * * *",
+        job=job,
+        execution_timezone="UTC",
+        default_status=default_schedule_status(),
+        description="Re-read what Twilio and ElevenLabs bill for the last days and reconcile.",
+    )
+    def _reconcile(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        return reconciliation_request(context.scheduled_execution_time)
+
+    return _reconcile
+
+
+def reconciliation_request(scheduled_at, settings: Settings | None = None) -> dg.RunRequest:
+    today = scheduled_at.astimezone(UTC).date()
+    first = today - timedelta(days=reconciliation_lookback_days(settings))
+    last = today - timedelta(days=1)
+    return dg.RunRequest(
+        run_key=f"reconcile-{today:%Y-%m-%d}",
+        tags={
+            "dagster/asset_partition_range_start": first.strftime(DAY_KEY_FORMAT),
+            "dagster/asset_partition_range_end": last.strftime(DAY_KEY_FORMAT),
+            "simbiosia/reason": "daily-reconciliation",
         },
     )

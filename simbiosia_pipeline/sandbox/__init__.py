@@ -104,6 +104,14 @@ ElevenLabs (``GET /v1/convai/conversations`` and ``/v1/convai/conversations/{id}
 * Unknown conversation id: 404 ``conversation_not_found``. Missing/wrong ``xi-api-key``:
   401 ``invalid_api_key``.
 
+What the providers bill (``usage.py``, ``twilio_api.list_daily_usage``,
+``elevenlabs_usage_api.py``): Twilio ``GET …/Usage/Records/Daily.json`` (``StartDate``/
+``EndDate`` inclusive, ``YYYY-MM-DD`` or ``-Ndays``; ``Category``; ``IncludeSubaccounts``; offset
+pages) and ElevenLabs ``POST /v1/workspace/analytics/query/usage-by-product-over-time`` (whole-day
+UTC buckets, ``group_by`` ``product_type``), computed from the same facts as the records, so clean
+data reconciles exactly. ``Sandbox.billing`` (``PUT /_sandbox/billing``) injects discrepancies:
+records billed but not listed, or billed at another amount.
+
 Credentials: ``SandboxConfig`` holds the accepted ones; defaults are
 ``DEFAULT_TWILIO_ACCOUNT_SID`` (``AC0123456789abcdef0123456789abcdef``),
 ``DEFAULT_TWILIO_AUTH_TOKEN`` (``sandbox-auth-token``) and ``DEFAULT_ELEVENLABS_API_KEY``
@@ -122,7 +130,7 @@ that answers 404 while the list shows it. Keyed by record id, deterministic, and
 the ground truth; see ``anomalies.py``.
 
 Admin (no auth): ``GET/PUT /_sandbox/clock``, ``GET /_sandbox/stats``,
-``POST /_sandbox/stats/reset``, ``GET/PUT /_sandbox/faults``.
+``POST /_sandbox/stats/reset``, ``GET/PUT /_sandbox/faults``, ``GET/PUT /_sandbox/billing``.
 """
 
 from pathlib import Path

@@ -5,6 +5,8 @@
 * ``GET /_sandbox/stats``, ``POST /_sandbox/stats/reset``: request accounting.
 * ``GET``/``PUT /_sandbox/faults``: the fault config as JSON; ``PUT`` replaces it whole
   (missing fields take their defaults) and restarts the per-request attempt counters.
+* ``GET``/``PUT /_sandbox/billing``: the billing discrepancies (``usage.py``) as JSON,
+  ``{"unlisted": [ids], "rebilled": {id: amount}}``; ``PUT`` replaces them whole.
 """
 
 from __future__ import annotations
@@ -35,7 +37,22 @@ class AdminApi:
             Route("/_sandbox/stats/reset", self.reset_stats, methods=["POST"]),
             Route("/_sandbox/faults", self.get_faults, methods=["GET"]),
             Route("/_sandbox/faults", self.set_faults, methods=["PUT"]),
+            Route("/_sandbox/billing", self.get_billing, methods=["GET"]),
+            Route("/_sandbox/billing", self.set_billing, methods=["PUT"]),
         ]
+
+    async def get_billing(self, request: Request) -> Response:
+        return json_response(self._sandbox.billing.to_dict())
+
+    async def set_billing(self, request: Request) -> Response:
+        try:
+            data = orjson.loads(await request.body())
+            if not isinstance(data, dict):
+                raise TypeError("expected a JSON object")
+            self._sandbox.billing.replace(data)
+        except (ValueError, TypeError, ArithmeticError) as problem:
+            return json_response({"error": str(problem)}, 422)
+        return json_response(self._sandbox.billing.to_dict())
 
     async def get_clock(self, request: Request) -> Response:
         return json_response(self._clock())

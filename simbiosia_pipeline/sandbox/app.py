@@ -6,6 +6,7 @@ from starlette.applications import Starlette
 
 from simbiosia_pipeline.sandbox.admin_api import AdminApi
 from simbiosia_pipeline.sandbox.elevenlabs_api import ElevenLabsApi, ElevenLabsProfile
+from simbiosia_pipeline.sandbox.elevenlabs_usage_api import ElevenLabsUsageApi
 from simbiosia_pipeline.sandbox.faults import FaultConfig, FaultInjector
 from simbiosia_pipeline.sandbox.guard import ApiGuard, Pauses
 from simbiosia_pipeline.sandbox.responses import hide_dropped_connection_logs
@@ -31,6 +32,7 @@ def build_app(sandbox: Sandbox, faults: FaultConfig | None = None) -> Starlette:
     routes = [
         *TwilioApi(sandbox).routes(twilio),
         *ElevenLabsApi(sandbox, injector).routes(elevenlabs),
+        *ElevenLabsUsageApi(sandbox).routes(elevenlabs),
         *AdminApi(sandbox, injector, stats).routes(),
     ]
     hide_dropped_connection_logs()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -104,6 +105,8 @@ class ApiGuard:
         try:
             loop = asyncio.get_running_loop()
             arrived = loop.time()
+            # A handler is synchronous: a request body (a POST query) is read for it here.
+            request.state.body = await request.body()
             attempt = self._injector.attempt(_fingerprint(request), stats.fault)
             if attempt.happens("hang"):
                 await self._pauses.wait(config.hang_seconds)
@@ -139,4 +142,6 @@ class ApiGuard:
 
 def _fingerprint(request: Request) -> str:
     query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
-    return f"{request.method} {request.url.path}?{query}"
+    body = request.state.body
+    digest = f" {hashlib.sha256(body).hexdigest()[:16]}" if body else ""
+    return f"{request.method} {request.url.path}?{query}{digest}"

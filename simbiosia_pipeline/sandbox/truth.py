@@ -13,7 +13,7 @@ from datetime import datetime
 
 import orjson
 
-from simbiosia_pipeline.sandbox.clock import HOUR, Clock, to_unix
+from simbiosia_pipeline.sandbox.clock import DAY, HOUR, Clock, to_unix
 from simbiosia_pipeline.sandbox.config import SandboxConfig
 from simbiosia_pipeline.sandbox.generator import HourGenerator
 from simbiosia_pipeline.sandbox.ids import hour_of_call_sid, hour_of_conversation_id
@@ -30,6 +30,13 @@ from simbiosia_pipeline.sandbox.store import (
     ordered,
 )
 from simbiosia_pipeline.sandbox.summary import SandboxSummary, summarize
+from simbiosia_pipeline.sandbox.usage import (
+    TWILIO_AS_OF_LAG,
+    TWILIO_CATEGORIES,
+    BillingDiscrepancies,
+    elevenlabs_usage,
+    twilio_usage,
+)
 
 
 class Sandbox:
@@ -57,6 +64,8 @@ class Sandbox:
             self.config.anomalies,
             price_unit=self.config.price_unit,
         )
+        # Records billed differently from how they are listed (usage.py); off by default.
+        self.billing = BillingDiscrepancies()
 
     # -- clock ------------------------------------------------------------------------
 
@@ -113,6 +122,7 @@ class Sandbox:
     ) -> Iterator[CallEntry]:
         """Calls sorting in ``[lo, hi)`` at ``now``, in API order (or reversed)."""
         first, last = self._hours(lo, hi, now)
+        accept = self._listed(accept, lambda entry: entry.fact.sid)
         return ordered(
             lambda hour: self._views.calls(hour, now).entries,
             first,
@@ -126,6 +136,8 @@ class Sandbox:
 
     def call_entry(self, sid: str, now: int) -> CallEntry | None:
         hour = hour_of_call_sid(sid)
+        if sid in self.billing.unlisted:
+            return None
         if hour is None or not self._history_hour <= hour <= now // HOUR:
             return None
         return self._views.calls(hour, now).by_id.get(sid)
@@ -141,6 +153,7 @@ class Sandbox:
     ) -> Iterator[ConversationEntry]:
         """Conversations started in ``[lo, hi)`` at ``now``, newest first."""
         first, last = self._hours(lo, hi, now)
+        accept = self._listed(accept, lambda entry: entry.fact.conversation_id)
         return ordered(
             lambda hour: self._views.conversations(hour, now).entries,
             first,
@@ -153,6 +166,8 @@ class Sandbox:
 
     def conversation_detail(self, conversation_id: str, now: int) -> bytes | None:
         hour = hour_of_conversation_id(conversation_id)
+        if conversation_id in self.billing.unlisted:
+            return None
         if hour is None or not self._history_hour <= hour <= now // HOUR:
             return None
         view = self._views.conversations(hour, now)
@@ -161,6 +176,46 @@ class Sandbox:
         if entry is None or (anomaly is not None and anomaly.missing):
             return None
         return self._views.conversation_detail(view, entry, now)
+
+    # -- billing (usage.py) -------------------------------------------------------------
+
+    def twilio_usage_records(self, first_day: int, last_day: int, now: int) -> list[dict]:
+        """Usage Records, one per UTC day of ``first_day..last_day`` (midnights, unix seconds)
+        and category, as Twilio's ``Daily.json`` lists them at ``now``: day ascending."""
+        as_of = now - TWILIO_AS_OF_LAG
+        first_day = max(first_day, self.config.history_start_unix // DAY * DAY)
+        last_day = min(last_day, as_of // DAY * DAY)
+        if last_day < first_day:
+            return []
+        first, last = self._hours(first_day, last_day + DAY, now)
+        calls = (call for hour in range(first, last + 1) for call in self._facts.hour(hour).calls)
+        tallies = twilio_usage(calls, as_of, self.billing)
+        return [
+            (day, category, tallies.get((day, category)), as_of)
+            for day in range(first_day, last_day + 1, DAY)
+            for category in TWILIO_CATEGORIES
+        ]
+
+    def elevenlabs_usage(self, lo: int, hi: int, now: int) -> dict[int, tuple]:
+        """Credits and USD of the conversations started on each UTC day in ``[lo, hi)`` and
+        final at ``now``, by day (midnight, unix seconds)."""
+        first, last = self._hours(lo, hi, now)
+        conversations = (
+            conversation
+            for hour in range(first, last + 1)
+            for conversation in self._facts.hour(hour).conversations
+            if lo <= conversation.started < hi
+        )
+        return elevenlabs_usage(conversations, now, self.billing)
+
+    def _listed(self, accept, id_of):
+        """``accept`` narrowed to the records the billing discrepancies leave listed."""
+        unlisted = self.billing.unlisted
+        if not unlisted:
+            return accept
+        if accept is None:
+            return lambda entry: id_of(entry) not in unlisted
+        return lambda entry: id_of(entry) not in unlisted and accept(entry)
 
     def _hours(self, lo: int, hi: int, now: int) -> tuple[int, int]:
         first, last = hour_span(lo, hi)

@@ -1,4 +1,4 @@
-"""Twilio Programmable Voice, ``/2010-04-01``: list and fetch Call resources.
+"""Twilio Programmable Voice, ``/2010-04-01``: list and fetch Call resources; daily Usage Records.
 
 Follows external-apis.md Part B. Choices where Twilio is silent:
 
@@ -16,6 +16,10 @@ Follows external-apis.md Part B. Choices where Twilio is silent:
   token, ``Page`` is an offset in pages. A token naming an unknown call is a 400.
 * A next page is announced only when another record exists.
 * Credentials for another account than the one in the path: 401 (code 20003).
+* Usage Records (``Usage/Records/Daily.json``): one record per UTC day and category of
+  ``usage.TWILIO_CATEGORIES`` (zeros included) up to ``as_of``'s day, day ascending; ``StartDate``
+  and ``EndDate`` inclusive, ``YYYY-MM-DD`` or an offset such as ``-30days`` (400 otherwise);
+  ``IncludeSubaccounts`` changes nothing (one account); ``Page`` is an offset in pages.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import hmac
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from itertools import islice
 from urllib.parse import urlencode
 
@@ -41,6 +46,7 @@ from simbiosia_pipeline.sandbox.guard import ApiGuard
 from simbiosia_pipeline.sandbox.responses import json_response
 from simbiosia_pipeline.sandbox.store import CallEntry
 from simbiosia_pipeline.sandbox.truth import Sandbox
+from simbiosia_pipeline.sandbox.usage import DESCRIPTIONS
 
 PREFIX = "/2010-04-01/Accounts/{account_sid}"
 DEFAULT_PAGE_SIZE = 50
@@ -129,7 +135,31 @@ class TwilioApi:
         return [
             Route(f"{PREFIX}/Calls.json", guard.endpoint(self.list_calls)),
             Route(f"{PREFIX}/Calls/{{call_sid}}.json", guard.endpoint(self.fetch_call)),
+            Route(f"{PREFIX}/Usage/Records/Daily.json", guard.endpoint(self.list_daily_usage)),
         ]
+
+    def list_daily_usage(self, request: Request, attempt: Attempt) -> Response:
+        """Usage Records per UTC day and category (``usage.py``), day ascending, offset pages."""
+        now = self._now()
+        params = request.query_params
+        try:
+            first = _usage_date(params, "StartDate", now, self._sandbox.config.history_start_unix)
+            last = _usage_date(params, "EndDate", now, now)
+            page_size = _int(params, "PageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+            page = _int(params, "Page", 0, 0)
+            _bool_param(params, "IncludeSubaccounts")  # one account: the same either way
+        except BadRequest as problem:
+            return json_response(_error(400, 20001, str(problem)), 400)
+        rows = self._sandbox.twilio_usage_records(first, last, now)
+        if "Category" in params:
+            rows = [row for row in rows if row[1] == params["Category"]]
+        start = page * page_size
+        chosen = rows[start : start + page_size]
+        more = len(rows) > start + page_size
+        account = self._sandbox.config.twilio_account_sid
+        unit = self._sandbox.config.price_unit.lower()
+        records = [usage_record(account, unit, *row) for row in chosen]
+        return json_response(_usage_envelope(request, records, more, page, page_size, start))
 
     def fetch_call(self, request: Request, attempt: Attempt) -> Response:
         entry = self._sandbox.call_entry(request.path_params["call_sid"], self._now())
@@ -251,6 +281,93 @@ class TwilioApi:
 
 
 _MIN, _MAX = -(1 << 62), 1 << 62
+_RELATIVE_DATE = re.compile(r"^([+-]\d+)days$")
+
+
+def usage_record(
+    account_sid: str, price_unit: str, day: int, category: str, tally, as_of: int
+) -> dict:
+    """One ``usage_record_daily``: charges positive, figures as strings, ``price`` a number."""
+    iso_day = datetime.fromtimestamp(day, UTC).date().isoformat()
+    base = f"/2010-04-01/Accounts/{account_sid}/Usage/Records"
+    is_total = category == "totalprice"
+    price = tally.price if tally is not None else Decimal(0)
+    return {
+        "account_sid": account_sid,
+        "api_version": "2010-04-01",
+        "as_of": datetime.fromtimestamp(as_of, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+        "category": category,
+        "count": "0" if is_total or tally is None else str(tally.count),
+        "count_unit": "" if is_total else "calls",
+        "description": DESCRIPTIONS[category],
+        "end_date": iso_day,
+        # A JSON number, as the spec says; 5-decimal sums print exactly (shortest repr).
+        "price": float(price),
+        "price_unit": price_unit,
+        "start_date": iso_day,
+        "subresource_uris": {
+            period: f"{base}/{name}.json?Category={category}"
+            for period, name in (
+                ("all_time", "AllTime"),
+                ("daily", "Daily"),
+                ("monthly", "Monthly"),
+                ("today", "Today"),
+                ("yesterday", "Yesterday"),
+            )
+        },
+        "uri": f"{base}/Daily.json?Category={category}&StartDate={iso_day}&EndDate={iso_day}",
+        "usage": str(price) if is_total else str(tally.minutes if tally is not None else 0),
+        "usage_unit": price_unit if is_total else "minutes",
+    }
+
+
+def _usage_envelope(
+    request: Request, records: list[dict], more: bool, page: int, page_size: int, start: int
+) -> bytes:
+    path = request.url.path
+    filters = [(k, v) for k, v in request.query_params.multi_items() if k not in _PAGING_KEYS]
+
+    def uri(page_number: int) -> str:
+        query = [*filters, ("PageSize", str(page_size)), ("Page", str(page_number))]
+        if page_number:
+            query.append(("PageToken", f"PA{page_number * page_size}"))
+        return f"{path}?{urlencode(query)}"
+
+    return orjson.dumps(
+        {
+            "usage_records": records,
+            "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1) if more else None,
+            "previous_page_uri": uri(page - 1) if page > 0 else None,
+            "page": page,
+            "page_size": page_size,
+            "start": start,
+            "end": start + len(records) - 1 if records else 0,
+            "uri": uri(page),
+        }
+    )
+
+
+def _usage_date(params: QueryParams, key: str, now: int, default: int) -> int:
+    """Midnight UTC of ``StartDate``/``EndDate``: ``YYYY-MM-DD`` or an offset like ``-30days``."""
+    raw = params.get(key)
+    if raw is None:
+        return default - default % DAY
+    if match := _RELATIVE_DATE.match(raw.strip()):
+        moment = now + int(match[1]) * DAY
+        return moment - moment % DAY
+    if not re.match(r"^\d{4}-\d{2}-\d{2}$", raw.strip()):
+        raise BadRequest(f"Invalid {key} {raw!r}: expected YYYY-MM-DD or an offset like -30days")
+    return _day(params, key)
+
+
+def _bool_param(params: QueryParams, key: str) -> bool | None:
+    raw = params.get(key)
+    if raw is None:
+        return None
+    if raw.lower() not in ("true", "false"):
+        raise BadRequest(f"Invalid {key} {raw!r}: expected true or false")
+    return raw.lower() == "true"
 
 
 def _int(

@@ -21,7 +21,7 @@ import httpx
 from pydantic import PrivateAttr
 
 from simbiosia_pipeline.settings import Settings, SourceMode, check_credentials
-from simbiosia_pipeline.sources import elevenlabs, twilio
+from simbiosia_pipeline.sources import elevenlabs, twilio, usage
 from simbiosia_pipeline.sources.answers import MAX_BODY_BYTES, AnswerLimits
 from simbiosia_pipeline.sources.http import BackoffPolicy
 from simbiosia_pipeline.sources.pages import MAX_RECORDS_PER_HOUR
@@ -92,6 +92,29 @@ class SourceApis(dg.ConfigurableResource, ABC):
             policy=self._policy(),
             limits=self._limits(),
             max_records_per_hour=self.max_records_per_hour,
+        )
+
+    def twilio_usage(self) -> usage.TwilioUsageClient:
+        """Twilio's daily Usage Records of the account (what Twilio bills)."""
+        endpoints = self.endpoints()
+        return usage.TwilioUsageClient(
+            account_sid=endpoints.twilio_account_sid,
+            auth_token=endpoints.twilio_auth_token,
+            base_url=endpoints.twilio_base_url,
+            timeout=self._timeout(),
+            policy=self._policy(),
+            limits=self._limits(),
+        )
+
+    def elevenlabs_usage(self) -> usage.ElevenLabsUsageClient:
+        """ElevenLabs' usage analytics of the workspace (what ElevenLabs bills)."""
+        endpoints = self.endpoints()
+        return usage.ElevenLabsUsageClient(
+            api_key=endpoints.elevenlabs_api_key,
+            base_url=endpoints.elevenlabs_base_url,
+            timeout_seconds=self.request_timeout_seconds,
+            policy=self._policy(),
+            limits=self._limits(),
         )
 
     def _timeout(self) -> httpx.Timeout:

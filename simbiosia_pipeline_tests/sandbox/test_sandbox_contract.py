@@ -28,9 +28,11 @@ from simbiosia_pipeline_tests.api_schemas import (
     ELEVENLABS_DETAIL,
     ELEVENLABS_ERROR,
     ELEVENLABS_LIST,
+    ELEVENLABS_USAGE,
     TWILIO_CALL,
     TWILIO_ERROR,
     TWILIO_LIST,
+    TWILIO_USAGE_DAILY,
     assert_valid,
     load_spec,
 )
@@ -203,3 +205,46 @@ def test_server_errors_over_http_have_the_documented_shapes():
     assert elevenlabs.status_code in (500, 503)
     assert_valid(TWILIO_ERROR, twilio.json())
     assert_valid(ELEVENLABS_ERROR, elevenlabs.json())
+
+
+# --- what the providers bill ------------------------------------------------------------------
+
+USAGE_PATH = f"/2010-04-01/Accounts/{ACCOUNT}/Usage/Records/Daily.json"
+ELEVENLABS_USAGE_PATH = "/v1/workspace/analytics/query/usage-by-product-over-time"
+
+
+def test_twilio_usage_record_pages_match_the_spec(served):
+    with httpx.Client(base_url=served, auth=TWILIO_AUTH, timeout=10) as http:
+        url, params, records = USAGE_PATH, {"StartDate": "2026-01-10", "PageSize": 7}, []
+        while url:
+            page = http.get(url, params=params).json()
+            assert_valid(TWILIO_USAGE_DAILY, page)
+            records += page["usage_records"]
+            url, params = page["next_page_uri"], None
+        assert len(records) > 7  # several pages
+        assert {record["category"] for record in records} == {
+            "calls", "calls-inbound", "calls-outbound", "trunking-origination",
+            "trunking-termination", "totalprice",
+        }  # fmt: skip
+        assert all(record["price"] >= 0 for record in records)  # charges positive here
+        refused = http.get(USAGE_PATH, params={"StartDate": "yesterday"})
+        assert refused.status_code == 400
+        assert_valid(TWILIO_ERROR, refused.json())
+
+
+def test_elevenlabs_usage_matches_the_spec(served):
+    body = {
+        "start_time": int(datetime(2026, 1, 10, tzinfo=UTC).timestamp()) * 1000,
+        "end_time": int(datetime(2026, 1, 14, tzinfo=UTC).timestamp()) * 1000,
+        "interval_seconds": 86400,
+        "group_by": ["product_type"],
+    }
+    with httpx.Client(base_url=served, headers=ELEVENLABS_HEADERS, timeout=10) as http:
+        answer = http.post(ELEVENLABS_USAGE_PATH, json=body).json()
+        assert_valid(ELEVENLABS_USAGE, answer)
+        assert len(answer["rows"]) == 4
+        assert "credits" in answer["column_units"]
+        for invalid in ({**body, "start_time": "soon"}, {**body, "group_by": ["colour"]}, {}):
+            refused = http.post(ELEVENLABS_USAGE_PATH, json=invalid)
+            assert refused.status_code == 422
+            assert_valid(ELEVENLABS_422, refused.json())

@@ -29,6 +29,14 @@ SETTINGS = Settings.from_env({})
 WINDOW = dg.TimeWindow(datetime(2025, 10, 26, 1, tzinfo=UTC), datetime(2025, 10, 26, 4, tzinfo=UTC))
 
 
+# billing_reconciliation's defaults (README "Reconciliation with the providers' bills").
+RECONCILE_DEFAULTS = {
+    "reconcile_tolerance_abs": "0.01",
+    "reconcile_tolerance_rel": "0.001",
+    "reconcile_final_after_hours": "96.0",
+}
+
+
 def vars_of(args: list[str]) -> dict:
     return json.loads(args[args.index("--vars") + 1])
 
@@ -41,6 +49,7 @@ def test_a_window_becomes_the_utc_vars_of_one_build():
         "min_ts": "2025-10-26T01:00:00+00:00",
         "max_ts": "2025-10-26T04:00:00+00:00",
         "reporting_tz": "Europe/Madrid",
+        **RECONCILE_DEFAULTS,
     }
 
 
@@ -53,7 +62,27 @@ def test_a_window_in_another_zone_is_written_in_utc():
 
 
 def test_without_a_window_the_models_span_all_history():
-    assert vars_of(dbt_build_args(None, SETTINGS)) == {"reporting_tz": "Europe/Madrid"}
+    assert vars_of(dbt_build_args(None, SETTINGS)) == {
+        "reporting_tz": "Europe/Madrid",
+        **RECONCILE_DEFAULTS,
+    }
+
+
+def test_the_reconciliation_tolerances_come_from_the_settings():
+    settings = Settings.from_env(
+        {"SIMBIOSIA_RECONCILE_TOLERANCE": "0.5,0.02", "SIMBIOSIA_RECONCILE_FINAL_AFTER": "30h"}
+    )
+    assert {
+        key: value
+        for key, value in vars_of(dbt_build_args(None, settings)).items()
+        if key.startswith("reconcile_")
+    } == {
+        "reconcile_tolerance_abs": "0.5",
+        "reconcile_tolerance_rel": "0.02",
+        "reconcile_final_after_hours": "30.0",
+    }
+    with pytest.raises(ConfigurationError, match="SIMBIOSIA_RECONCILE_TOLERANCE"):
+        Settings.from_env({"SIMBIOSIA_RECONCILE_TOLERANCE": "1%"})
 
 
 def test_a_full_refresh_rebuilds_all_history_whatever_the_window():
@@ -134,6 +163,13 @@ def test_one_lineage_graph_from_raw_to_snapshots():
         "public/workspace_daily_costs",
         "public/unattributed_numbers",
         "staging/attribution_rule_counts",
+        "public/billing_reconciliation",
+    }
+    assert parents("public/billing_reconciliation") == {
+        "staging/stg_twilio_calls",
+        "staging/stg_elevenlabs_conversations",
+        "raw/twilio_usage_records",
+        "raw/elevenlabs_usage",
     }
     groups = {graph.get(key).group_name for key in hourly_cost_models.keys | cost_views.keys}
     assert groups == {"attribution", "costs"}

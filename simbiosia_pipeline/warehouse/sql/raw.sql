@@ -105,6 +105,39 @@ CREATE INDEX IF NOT EXISTS twilio_calls_cost_pending_idx
 CREATE INDEX IF NOT EXISTS elevenlabs_conversations_cost_pending_idx
     ON raw.elevenlabs_conversations (start_time) WHERE raw.elevenlabs_cost_pending(status);
 
+-- What the providers bill per UTC day (sources/usage.py), to reconcile with the records above:
+-- one row per day and category (Twilio Usage Records) or product (ElevenLabs usage analytics),
+-- as last read. Charges are positive here. Written by the daily usage assets, a day at a time.
+CREATE TABLE IF NOT EXISTS raw.twilio_usage_records (
+    record_key   text PRIMARY KEY,      -- day/category
+    day          date        NOT NULL,  -- UTC
+    day_start    timestamptz NOT NULL,  -- the day's UTC midnight: the window writes replace
+    category     text        NOT NULL,  -- calls, calls-inbound, ..., totalprice
+    count        integer,
+    usage        numeric,
+    usage_unit   text,
+    price        numeric,               -- positive, in price_unit
+    price_unit   text,                  -- ISO 4217, upper case (Twilio serves it lower case)
+    as_of        timestamptz,           -- Twilio's figures are up to date as of this moment
+    payload      jsonb       NOT NULL,
+    ingested_at  timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS twilio_usage_records_day_start_idx
+    ON raw.twilio_usage_records (day_start);
+
+CREATE TABLE IF NOT EXISTS raw.elevenlabs_usage (
+    record_key    text PRIMARY KEY,     -- day/product_type
+    day           date        NOT NULL, -- UTC
+    day_start     timestamptz NOT NULL,
+    product_type  text        NOT NULL, -- agents, ...
+    credits       numeric,
+    fiat          numeric,              -- in fiat_unit, as ElevenLabs reports it
+    fiat_unit     text,
+    payload       jsonb       NOT NULL, -- the analytics row, by column name
+    ingested_at   timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS elevenlabs_usage_day_start_idx ON raw.elevenlabs_usage (day_start);
+
 -- Which source wrote this warehouse: sandbox rows must never be mixed into a live warehouse.
 CREATE TABLE IF NOT EXISTS raw.warehouse_info (
     key         text PRIMARY KEY,

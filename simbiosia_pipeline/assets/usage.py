@@ -1,0 +1,153 @@
+"""What the providers bill, one UTC day per partition: Twilio Usage Records, ElevenLabs usage.
+
+Both assets read the run's whole window of days (one day, or a range in a backfill — the same
+code path) in one request sequence and replace those days in their table in one transaction,
+with the writer the raw call assets use: re-reading a day any number of times leaves the same
+rows (only ``ingested_at`` and the provider's ``as_of`` move). A provider keeps changing a day's
+figures for a while after it ends; ``reconciliation_schedule`` re-reads the last days until they
+are final, and the reconciliation compares only final days.
+"""
+
+# No `from __future__ import annotations` here: Dagster inspects the `context` annotation.
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import dagster as dg
+
+from simbiosia_pipeline.assets.raw import API_RETRY_POLICY, PERMANENT_ERRORS, RANGE_IN_ONE_RUN
+from simbiosia_pipeline.partitions import DAILY
+from simbiosia_pipeline.sources.resources import SourceApis
+from simbiosia_pipeline.sources.usage import (
+    UsageFetch,
+    UsageResponseError,
+    elevenlabs_usage_row,
+    twilio_usage_row,
+)
+from simbiosia_pipeline.warehouse.connection import WarehouseUnavailableError
+from simbiosia_pipeline.warehouse.resource import WarehouseResource
+from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_schema
+from simbiosia_pipeline.warehouse.tables import ELEVENLABS_USAGE, TWILIO_USAGE_RECORDS
+from simbiosia_pipeline.warehouse.writer import RawTable, replace_window
+
+USAGE_GROUP = "provider_usage"
+
+
+def window_days(context: dg.AssetExecutionContext) -> tuple[date, date]:
+    """The run's first and last UTC day (inclusive)."""
+    start, end = context.partition_time_window
+    return start.astimezone(UTC).date(), (end.astimezone(UTC) - timedelta(seconds=1)).date()
+
+
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _load_days(
+    context: dg.AssetExecutionContext,
+    apis: SourceApis,
+    warehouse: WarehouseResource,
+    table: RawTable,
+    fetch: Callable[[date, date], UsageFetch],
+    to_row: Callable[[dict, datetime], tuple],
+) -> tuple[list[tuple], UsageFetch, int]:
+    first, last = window_days(context)
+    ingested_at = datetime.now(UTC)
+    try:
+        fetched = fetch(first, last)
+        rows = [to_row(record, ingested_at) for record in fetched.records]
+        rows = [row for row in rows if first <= row[1] <= last]  # only the window's days
+        with warehouse.connect() as conn:
+            ensure_raw_schema(conn)
+            claim_source_mode(conn, apis.mode)
+            writer = replace_window(
+                conn, table, _day_start(first), _day_start(last) + timedelta(days=1), rows
+            )
+    except WarehouseUnavailableError:
+        raise
+    except (*PERMANENT_ERRORS, UsageResponseError) as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    context.log.info(f"{table.lock_name}: {writer.inserted} rows for {first}..{last}")
+    return rows, fetched, writer.deleted
+
+
+def usage_asset(name: str, api: str, description_of_key: str):
+    return dg.asset(
+        key=["raw", name],
+        group_name=USAGE_GROUP,
+        partitions_def=DAILY,
+        backfill_policy=RANGE_IN_ONE_RUN,
+        retry_policy=API_RETRY_POLICY,
+        pool=f"{api}_api",
+        kinds={api, "postgres"},
+        owners=["team:data-engineering"],
+        description=description_of_key,
+    )
+
+
+@usage_asset(
+    "twilio_usage_records",
+    api="twilio",
+    description_of_key="Twilio's Usage Records per UTC day and category: what Twilio bills.",
+)
+def twilio_usage_records(
+    context: dg.AssetExecutionContext, apis: SourceApis, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Twilio's daily Usage Records of the window's days, every category, as billed.
+
+    ``calls`` (= ``calls-inbound`` + ``calls-outbound``), ``trunking-origination``,
+    ``trunking-termination`` and ``totalprice`` are what the reconciliation reads; ``as_of`` says
+    how up to date each figure is. Idempotent: the window's days are deleted and re-inserted in
+    one transaction.
+    """
+    rows, fetched, replaced = _load_days(
+        context,
+        apis,
+        warehouse,
+        TWILIO_USAGE_RECORDS,
+        apis.twilio_usage().daily_records,
+        twilio_usage_row,
+    )
+    totals = {row[0]: row[7] for row in rows if row[3] == "totalprice"}
+    oldest_as_of = min((row[9] for row in rows if row[9] is not None), default=None)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(rows),
+            "rows_replaced": replaced,
+            "days": len({row[1] for row in rows}),
+            "totalprice": str(sum((t for t in totals.values() if t is not None), Decimal(0))),
+            "oldest_as_of": oldest_as_of.isoformat() if oldest_as_of else "",
+            **fetched.stats.as_metadata(),
+        }
+    )
+
+
+@usage_asset(
+    "elevenlabs_usage",
+    api="elevenlabs",
+    description_of_key="ElevenLabs' credits (and fiat) per UTC day and product: what it bills.",
+)
+def elevenlabs_usage(
+    context: dg.AssetExecutionContext, apis: SourceApis, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """ElevenLabs' usage analytics of the window's days: credits and fiat per product.
+
+    One query, daily buckets in UTC, grouped by ``product_type``. Idempotent: the window's days
+    are deleted and re-inserted in one transaction.
+    """
+    rows, fetched, replaced = _load_days(
+        context,
+        apis,
+        warehouse,
+        ELEVENLABS_USAGE,
+        apis.elevenlabs_usage().daily_usage,
+        elevenlabs_usage_row,
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(rows),
+            "rows_replaced": replaced,
+            "credits": str(sum((row[4] or Decimal(0) for row in rows), Decimal(0))),
+            **fetched.stats.as_metadata(),
+        }
+    )
