@@ -196,7 +196,9 @@ SELECT phone_number, is_e164, twilio_calls, elevenlabs_conversations, records, f
  ORDER BY records DESC, phone_number
 """
 
-RECONCILIATION_SQL = f"SELECT * FROM {RECONCILIATION} ORDER BY 1 DESC LIMIT 400"
+RECONCILIATION_SQL = (
+    f"SELECT * FROM {RECONCILIATION} ORDER BY day DESC, provider, category LIMIT 400"
+)
 
 
 class WarehouseDownError(RuntimeError):

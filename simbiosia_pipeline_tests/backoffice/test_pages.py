@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import openpyxl
 import pandas as pd
+import psycopg
 import pytest
 import streamlit as st
 from streamlit import config as streamlit_config
@@ -341,8 +342,16 @@ def test_data_health_page(backoffice_env):
         sum(pending["Calls not priced yet"]) + sum(pending["Conversations not final"])
         == (truth.totals(*LAST_7)["pending"])
     )
-    assert "Not available: this warehouse has no billing reconciliation yet." in [
-        caption.value for caption in app.caption
+    # The reconciliation with the bills, as the warehouse holds it, newest days first.
+    with psycopg.connect(backoffice_env.owner_url) as owner:
+        expected_days = owner.execute(
+            "SELECT provider, day, category, status FROM public.billing_reconciliation"
+            " ORDER BY day DESC, provider, category"
+        ).fetchall()
+    shown = app.dataframe[2].value
+    assert expected_days
+    assert list(shown[["provider", "day", "category", "status"]].itertuples(index=False)) == [
+        tuple(row) for row in expected_days
     ]
     assert any("No Dagster webserver answers" in info.value for info in app.info)
     numbers = set(app.dataframe[1].value["Number"])

@@ -11,7 +11,7 @@
     `total` also holds what Twilio bills beyond calls (answering machine detection,
     text-to-speech, SIP REFER, numbers...): such a difference is real and is shown, not
     tolerated away. A view over staging and the raw usage tables: always current. -#}
-{{ config(materialized='view') }}
+{{ config(materialized='view', post_hook="{{ grant_to_dashboard_roles() }}") }}
 
 {#- From the environment when Dagster sets it (SIMBIOSIA_DBT_RECONCILE_*), else the vars. -#}
 {%- set tolerance_abs = env_var('SIMBIOSIA_DBT_RECONCILE_TOLERANCE_ABS', var('reconcile_tolerance_abs')) %}
