@@ -1,11 +1,12 @@
 """Every read of the backoffice: SQL on the marts, answered as pandas frames with exact amounts.
 
-Only these relations are read (``READS``, which ``simbiosia db grant-dashboard-role`` grants and
-nothing more): the hourly snapshots, ``call_costs``, ``unattributed_numbers``, the directory
-tables the old dashboard read (workspaces, their numbers and budgets) and the dated credit rate,
-and ``billing_reconciliation`` once it exists. Totals come from the hourly snapshots — thousands
-of rows whatever the number of calls — so every page answers fast at any volume; only the calls
-page and the per-direction split read ``call_costs``, filtered by time.
+Only these relations are read (``warehouse.roles.DASHBOARD_READS``, which ``simbiosia db
+grant-dashboard-role`` grants and nothing more): the hourly snapshots, ``call_costs``,
+``unattributed_numbers``, the directory tables the old dashboard read (workspaces, their numbers
+and budgets) and the dated credit rate, and ``billing_reconciliation`` once it exists. Totals
+come from the hourly snapshots — thousands of rows whatever the number of calls — so every page
+answers fast at any volume; only the calls page and the per-direction split read ``call_costs``,
+filtered by time.
 
 NUMERIC arrives as ``Decimal`` (``coerce_float=False``): nothing here is ever a float.
 """
@@ -21,17 +22,6 @@ import psycopg
 import sqlalchemy as sa
 
 RECONCILIATION = "public.billing_reconciliation"
-READS = (
-    "public.twilio_snapshots",
-    "public.elevenlabs_snapshots",
-    "public.call_costs",
-    "public.unattributed_numbers",
-    "public.workspaces",
-    "public.workspace_phones",
-    "public.workspace_budgets",
-    "public.elevenlabs_credit_rates",
-)
-OPTIONAL_READS = (RECONCILIATION,)
 
 # The figures of a (workspace, bucket): the columns of every activity frame, in order.
 ACTIVITY_COLUMNS = (

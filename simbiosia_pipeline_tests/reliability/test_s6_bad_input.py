@@ -44,9 +44,11 @@ from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline_tests.local_servers import create_database, drop_database, free_port
 from simbiosia_pipeline_tests.reliability.truth import (
+    failure_text,
     load_directory_asset,
     materialize_window,
     raw_mismatches,
+    step_retries,
     verify_against_truth,
 )
 from simbiosia_pipeline_tests.support import materialize_raw
@@ -169,24 +171,6 @@ def loaded(tmp_path_factory) -> Iterator[str]:
             materialize_window(server.url, START, END, instance=instance)
         yield url
     drop_database(url)
-
-
-def failure_text(result: dg.ExecuteInProcessResult) -> str:
-    """Everything a failed run says about why: step errors with their causes."""
-    texts = []
-    for event in result.all_events:
-        if event.is_step_failure:
-            data = event.step_failure_data
-            texts.append(data.error.to_string() if data.error else "")
-            if data.user_failure_data and data.user_failure_data.description:
-                texts.append(data.user_failure_data.description)
-    return "\n".join(texts)
-
-
-def step_retries(result: dg.ExecuteInProcessResult) -> int:
-    return sum(
-        event.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY for event in result.all_events
-    )
 
 
 def raw_problems(url: str) -> list[str]:
