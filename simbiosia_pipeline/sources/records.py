@@ -245,17 +245,9 @@ def check_storable(row: tuple, columns: tuple[str, ...], what: str) -> None:
 def amount(value: Any, field: str, what: str, unit: str = "currency") -> Decimal | None:
     """An amount exactly as served (None when absent), refused as a ``RecordError`` naming the
     record and field when it is not a finite number within the sanity bound of its unit."""
-    if value is None or value == "":
+    number = _number(value, field, what)
+    if number is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise RecordError(f"{what}: {field}={value!r} is a {type(value).__name__}, not a number")
-    try:
-        # JSON numbers arrive as int, float or (parsed exactly, answers.loads_exact) Decimal.
-        # str(float) is the shortest text that round-trips, which is what a JSON encoder
-        # writes, so the Decimal carries the digits served.
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise RecordError(f"{what}: {field}={value!r} is not a number") from None
     if not number.is_finite():
         raise RecordError(f"{what}: {field}={value!r} is not a finite number")
     bound = AMOUNT_BOUNDS[unit]
@@ -306,15 +298,25 @@ def _rfc2822(record: dict, field: str, what: str, *, required: bool = False) -> 
         raise RecordError(f"{what}: {field}={_short(value)!r} is not an RFC 2822 date") from None
 
 
-def _integer(value: Any, field: str, what: str, maximum: int = INT4_MAX) -> int | None:
+def _number(value: Any, field: str, what: str) -> Decimal | None:
+    """A served scalar as the exact Decimal it spells (None when absent), or a ``RecordError``
+    naming the record and field. JSON numbers arrive as int, float or (parsed exactly,
+    answers.loads_exact) Decimal; str(float) is the shortest text that round-trips, which is what
+    a JSON encoder writes, so the Decimal carries the digits served."""
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise RecordError(f"{what}: {field}={value!r} is a {type(value).__name__}, not a number")
     try:
-        number = Decimal(str(value).strip())
+        return Decimal(str(value).strip())
     except InvalidOperation:
         raise RecordError(f"{what}: {field}={_short(value)!r} is not a number") from None
+
+
+def _integer(value: Any, field: str, what: str, maximum: int = INT4_MAX) -> int | None:
+    number = _number(value, field, what)
+    if number is None:
+        return None
     if not number.is_finite() or abs(number) > maximum:
         raise RecordError(f"{what}: {field}={_short(value)} is out of range (±{maximum})")
     if number != number.to_integral_value():
