@@ -59,6 +59,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes --compile-bytecode -r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/python -m simbiosia_pipeline.dbt.project
 	touch $@
 
 clean:

@@ -190,16 +190,18 @@ def _replicate(conn, payload: dict, window, template_rows: int) -> int:
 
 def _dbt_run_all(url: str, models: list[str]) -> None:
     """Build the models over all history once (plain dbt: this is set-up, not what is timed)."""
-    from simbiosia_pipeline.assets.transform import DBT_PROJECT_DIR, dbt_executable, dbt_profile_env
+    from simbiosia_pipeline.dbt.environment import profile_environment
+    from simbiosia_pipeline.dbt.project import DBT_PROJECT, plain_dbt_executable
 
+    project = str(DBT_PROJECT.project_dir)
     with tempfile.TemporaryDirectory(prefix="bench_dbt_") as target:
         subprocess.run(
             [
-                dbt_executable(), "run", "--quiet", "--select", *models,
-                "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+                plain_dbt_executable(), "run", "--quiet", "--select", *models,
+                "--project-dir", project, "--profiles-dir", project,
                 "--target-path", target, "--log-path", target,
             ],
-            env={**os.environ, **dbt_profile_env(url)},
+            env={**os.environ, **profile_environment(url)},
             check=True,
         )  # fmt: skip
 
@@ -207,7 +209,8 @@ def _dbt_run_all(url: str, models: list[str]) -> None:
 def _hour_refresh(payload: dict) -> dict:
     import dagster as dg
 
-    from simbiosia_pipeline.assets.transform import dbt_resource, hourly_cost_models
+    from simbiosia_pipeline.dbt.assets import hourly_cost_models
+    from simbiosia_pipeline.dbt.resources import dbt_resource
     from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
     resources = {"dbt": dbt_resource(), "warehouse": WarehouseResource()}

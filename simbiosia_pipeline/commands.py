@@ -214,7 +214,7 @@ def run_range(window: Window, chunk_hours: int, selection: str | None) -> list[C
     if not selection and all(result.success for result in results):
         from dagster import AssetSelection
 
-        from simbiosia_pipeline.assets.transform import cost_views
+        from simbiosia_pipeline.dbt.assets import cost_views
 
         materialize_unpartitioned(AssetSelection.assets(cost_views), "cost views")
         materialize_days(window)

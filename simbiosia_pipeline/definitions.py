@@ -12,7 +12,6 @@ import dagster as dg
 from simbiosia_pipeline.assets.directory import workspace_directory
 from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
 from simbiosia_pipeline.assets.reconciliation import billing_days
-from simbiosia_pipeline.assets.transform import cost_views, dbt_resource, hourly_cost_models
 from simbiosia_pipeline.assets.usage import elevenlabs_usage, twilio_usage_records
 from simbiosia_pipeline.automation.abandoned import abandoned_runs_sensor
 from simbiosia_pipeline.automation.checks import freshness_checks, freshness_sensor
@@ -38,6 +37,8 @@ from simbiosia_pipeline.automation.sensors import (
     run_failure_alert_sensor,
     settlement_sensor,
 )
+from simbiosia_pipeline.dbt.assets import cost_views, hourly_cost_models
+from simbiosia_pipeline.dbt.resources import dbt_resource
 from simbiosia_pipeline.sources.resources import source_apis
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 

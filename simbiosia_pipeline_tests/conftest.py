@@ -23,6 +23,13 @@ from simbiosia_pipeline_tests.local_servers import create_database, drop_databas
 pytest_plugins = ["simbiosia_pipeline_tests.reliability.plugin"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The dbt manifest the code location reads, parsed again if a model changed since."""
+    from simbiosia_pipeline.dbt.project import prepare
+
+    prepare()
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A database on the PostgreSQL server for the whole session."""

@@ -133,7 +133,8 @@ def materialize_pipeline(
     """The whole graph as `simbiosia run` does it: directory, hourly job over the range, views
     (``steps`` picks some of them: ``("hours",)`` is what the hourly and settlement runs do)."""
     from simbiosia_pipeline.assets.directory import workspace_directory
-    from simbiosia_pipeline.assets.transform import cost_views, dbt_resource, hourly_cost_models
+    from simbiosia_pipeline.dbt.assets import cost_views, hourly_cost_models
+    from simbiosia_pipeline.dbt.resources import dbt_resource
 
     assets = [*RAW_ASSETS, workspace_directory, hourly_cost_models, cost_views]
     resources = {

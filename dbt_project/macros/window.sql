@@ -1,4 +1,4 @@
-{#- The time window a run rebuilds, from the vars min_ts and max_ts.
+{#- The time window a run rebuilds: the run settings min_ts and max_ts (macros/run_settings.sql).
 
     Windows are whole UTC hours: a snapshot row is one hour, and a window that cut an hour in
     two would rebuild that hour from part of its records (the old system's defect D-W1).
@@ -18,7 +18,7 @@
 {%- endmacro %}
 
 {% macro _window_bound(var_name) -%}
-    {%- set text = var(var_name) | string -%}
+    {%- set text = run_setting(var_name) -%}
     {%- set utc = modules.pytz.utc -%}
     {%- set parsed = none -%}
     {%- if modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.]+(Z|[+-][0-9:]+)', text) -%}
@@ -26,12 +26,12 @@
     {%- endif -%}
     {%- if parsed is none -%}
         {{ exceptions.raise_compiler_error(
-            "var " ~ var_name ~ "=" ~ text ~ " is not an ISO 8601 instant with a UTC offset") }}
+            var_name ~ "=" ~ text ~ " is not an ISO 8601 instant with a UTC offset") }}
     {%- endif -%}
     {%- set instant = parsed.astimezone(utc) -%}
     {%- if instant.minute or instant.second or instant.microsecond -%}
         {{ exceptions.raise_compiler_error(
-            "var " ~ var_name ~ "=" ~ text ~ " is not on a whole UTC hour; windows are whole hours") }}
+            var_name ~ "=" ~ text ~ " is not on a whole UTC hour; windows are whole hours") }}
     {%- endif -%}
     {{ return("'" ~ instant.isoformat() ~ "'::timestamptz") }}
 {%- endmacro %}

@@ -89,7 +89,8 @@ def test_an_edited_file_is_loaded_and_its_history_restated(edited_file, warehous
         [request] = restate.evaluate_tick(dg.build_sensor_context(instance)).run_requests
         assert request.tags.items() >= range_tags(HANDOVER, END).items()
 
-        from simbiosia_pipeline.assets.transform import dbt_resource, hourly_cost_models
+        from simbiosia_pipeline.dbt.assets import hourly_cost_models
+        from simbiosia_pipeline.dbt.resources import dbt_resource
 
         dg.materialize(
             [hourly_cost_models], instance=instance, tags=request.tags,

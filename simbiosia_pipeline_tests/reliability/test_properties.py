@@ -189,8 +189,8 @@ def test_hours_built_latest_first_are_restated_like_hours_built_in_order(warehou
     import dagster as dg
 
     from simbiosia_pipeline.assets.raw import RECORDS_ADDED
-    from simbiosia_pipeline.assets.transform import hourly_cost_models
     from simbiosia_pipeline.automation.lookback import TWILIO_CALLS, lookback_restatement_sensor
+    from simbiosia_pipeline.dbt.assets import hourly_cost_models
     from simbiosia_pipeline.definitions import RESTATE_JOB
     from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
     from simbiosia_pipeline_tests.reliability.truth import (

@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from simbiosia_pipeline.assets.raw import BULK_TAG, HOURS_CHANGED, twilio_calls
-from simbiosia_pipeline.assets.transform import hourly_cost_models
 from simbiosia_pipeline.automation.lookback import lookback_restatement_sensor
+from simbiosia_pipeline.dbt.assets import hourly_cost_models
 from simbiosia_pipeline.definitions import RESTATE_JOB
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.connection import connect

@@ -54,7 +54,7 @@ LARGE_OBJECT_WRITES = (
 
 
 def build_cost_views(instance) -> None:
-    from simbiosia_pipeline.assets.transform import cost_views
+    from simbiosia_pipeline.dbt.assets import cost_views
 
     dg.materialize([cost_views], resources=pipeline_resources(), instance=instance)
 

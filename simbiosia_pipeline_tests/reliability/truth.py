@@ -26,7 +26,8 @@ from psycopg.types.json import set_json_loads
 
 from simbiosia_pipeline.assets.directory import workspace_directory
 from simbiosia_pipeline.assets.raw import BULK_TAG
-from simbiosia_pipeline.assets.transform import dbt_resource, hourly_cost_models
+from simbiosia_pipeline.dbt.assets import hourly_cost_models
+from simbiosia_pipeline.dbt.resources import dbt_resource
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE
 from simbiosia_pipeline.sources.records import without_transcript
 from simbiosia_pipeline.warehouse.connection import connect

@@ -20,7 +20,8 @@ import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
 
-from simbiosia_pipeline.assets.transform import dbt_build_args, dbt_environment, dbt_resource
+from simbiosia_pipeline.dbt.environment import dbt_build_args
+from simbiosia_pipeline.dbt.resources import dbt_invocation, dbt_resource
 from simbiosia_pipeline.settings import Settings
 from simbiosia_pipeline.warehouse.schema import ensure_raw_schema
 from simbiosia_pipeline.workspaces import Directory, write_directory
@@ -38,7 +39,8 @@ class Warehouse:
     """A fresh database with the raw schema, and the means to fill it and run dbt on it."""
 
     url: str
-    dbt_target: Path
+    dbt_state: Path
+    """dbt's state between builds (partial parsing) and the builds' own directories."""
 
     def connect(self) -> psycopg.Connection:
         conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row)
@@ -63,18 +65,18 @@ class Warehouse:
     ) -> None:
         """``dbt build`` over ``[start, end)`` (all history without a window), as Dagster would."""
         window = dg.TimeWindow(start, end) if start and end else None
-        args = dbt_build_args(window, DEFAULT_SETTINGS) + (["--select", select] if select else [])
-        with dbt_environment(self.url):
-            DBT.cli(args, target_path=self.dbt_target).wait()
+        args = dbt_build_args() + (["--select", select] if select else [])
+        with dbt_invocation(self.url, window, DEFAULT_SETTINGS, self.dbt_state) as target:
+            DBT.cli(args, target_path=target).wait()
 
 
 @contextmanager
-def new_warehouse(dbt_target: Path) -> Iterator[Warehouse]:
+def new_warehouse(dbt_state: Path) -> Iterator[Warehouse]:
     url = create_database("simbiosia_dbt")
     try:
         with psycopg.connect(url) as conn:
             ensure_raw_schema(conn)
-        yield Warehouse(url=url, dbt_target=dbt_target)
+        yield Warehouse(url=url, dbt_state=dbt_state)
     finally:
         drop_database(url)
 
@@ -82,12 +84,12 @@ def new_warehouse(dbt_target: Path) -> Iterator[Warehouse]:
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
     """One warehouse for a whole test module (build once, assert many times)."""
-    with new_warehouse(tmp_path_factory.mktemp("dbt_target")) as shared:
+    with new_warehouse(tmp_path_factory.mktemp("dbt_state")) as shared:
         yield shared
 
 
 @pytest.fixture
 def fresh_warehouse(tmp_path: Path) -> Iterator[Warehouse]:
     """A warehouse of the test's own, for scenarios that change data and rebuild."""
-    with new_warehouse(tmp_path / "dbt_target") as own:
+    with new_warehouse(tmp_path / "dbt_state") as own:
         yield own

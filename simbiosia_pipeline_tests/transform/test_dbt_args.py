@@ -1,9 +1,9 @@
-"""The pure pieces of the dbt assets: run arguments, profile environment, and the asset graph."""
+"""The pure pieces of the dbt assets: the environment of a dbt run, and the asset graph."""
 
 from __future__ import annotations
 
-import json
 import os
+import stat
 import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -12,43 +12,39 @@ import dagster as dg
 import pytest
 
 from simbiosia_pipeline.assets.directory import workspace_directory
-from simbiosia_pipeline.assets.transform import (
-    cost_views,
+from simbiosia_pipeline.dbt.assets import cost_views, hourly_cost_models
+from simbiosia_pipeline.dbt.environment import (
     dbt_build_args,
     dbt_environment,
-    dbt_executable,
-    dbt_profile_env,
-    dbt_resource,
-    hourly_cost_models,
+    profile_environment,
+    run_settings,
 )
+from simbiosia_pipeline.dbt.launcher import apply_invocation_environment, environment_file
+from simbiosia_pipeline.dbt.project import dbt_executable
+from simbiosia_pipeline.dbt.resources import dbt_invocation, dbt_resource
 from simbiosia_pipeline.partitions import HOURLY
 from simbiosia_pipeline.settings import ConfigurationError, Settings
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
 SETTINGS = Settings.from_env({})
 WINDOW = dg.TimeWindow(datetime(2025, 10, 26, 1, tzinfo=UTC), datetime(2025, 10, 26, 4, tzinfo=UTC))
+URL = "postgresql+psycopg://ana:s3cr%40t@db.example:6543/costs"
 
 
 # billing_reconciliation's defaults (README "Reconciliation with the providers' bills").
 RECONCILE_DEFAULTS = {
-    "reconcile_tolerance_abs": "0.01",
-    "reconcile_tolerance_rel": "0.001",
-    "reconcile_final_after_hours": "96.0",
+    "SIMBIOSIA_DBT_RECONCILE_TOLERANCE_ABS": "0.01",
+    "SIMBIOSIA_DBT_RECONCILE_TOLERANCE_REL": "0.001",
+    "SIMBIOSIA_DBT_RECONCILE_FINAL_AFTER_HOURS": "96.0",
 }
 
 
-def vars_of(args: list[str]) -> dict:
-    return json.loads(args[args.index("--vars") + 1])
-
-
-def test_a_window_becomes_the_utc_vars_of_one_build():
-    args = dbt_build_args(WINDOW, SETTINGS)
-    assert args[0] == "build"
-    assert "--full-refresh" not in args
-    assert vars_of(args) == {
-        "min_ts": "2025-10-26T01:00:00+00:00",
-        "max_ts": "2025-10-26T04:00:00+00:00",
-        "reporting_tz": "Europe/Madrid",
+def test_a_window_becomes_the_utc_settings_of_one_build():
+    assert dbt_build_args() == ["build"]
+    assert run_settings(WINDOW, SETTINGS) == {
+        "SIMBIOSIA_DBT_MIN_TS": "2025-10-26T01:00:00+00:00",
+        "SIMBIOSIA_DBT_MAX_TS": "2025-10-26T04:00:00+00:00",
+        "SIMBIOSIA_DBT_REPORTING_TZ": "Europe/Madrid",
         **RECONCILE_DEFAULTS,
     }
 
@@ -58,12 +54,12 @@ def test_a_window_in_another_zone_is_written_in_utc():
     window = dg.TimeWindow(
         datetime(2025, 8, 1, 2, tzinfo=madrid_summer), datetime(2025, 8, 1, 3, tzinfo=madrid_summer)
     )
-    assert vars_of(dbt_build_args(window, SETTINGS))["min_ts"] == "2025-08-01T00:00:00+00:00"
+    assert run_settings(window, SETTINGS)["SIMBIOSIA_DBT_MIN_TS"] == "2025-08-01T00:00:00+00:00"
 
 
 def test_without_a_window_the_models_span_all_history():
-    assert vars_of(dbt_build_args(None, SETTINGS)) == {
-        "reporting_tz": "Europe/Madrid",
+    assert run_settings(None, SETTINGS) == {
+        "SIMBIOSIA_DBT_REPORTING_TZ": "Europe/Madrid",
         **RECONCILE_DEFAULTS,
     }
 
@@ -74,32 +70,31 @@ def test_the_reconciliation_tolerances_come_from_the_settings():
     )
     assert {
         key: value
-        for key, value in vars_of(dbt_build_args(None, settings)).items()
-        if key.startswith("reconcile_")
+        for key, value in run_settings(None, settings).items()
+        if key.startswith("SIMBIOSIA_DBT_RECONCILE_")
     } == {
-        "reconcile_tolerance_abs": "0.5",
-        "reconcile_tolerance_rel": "0.02",
-        "reconcile_final_after_hours": "30.0",
+        "SIMBIOSIA_DBT_RECONCILE_TOLERANCE_ABS": "0.5",
+        "SIMBIOSIA_DBT_RECONCILE_TOLERANCE_REL": "0.02",
+        "SIMBIOSIA_DBT_RECONCILE_FINAL_AFTER_HOURS": "30.0",
     }
     with pytest.raises(ConfigurationError, match="SIMBIOSIA_RECONCILE_TOLERANCE"):
         Settings.from_env({"SIMBIOSIA_RECONCILE_TOLERANCE": "1%"})
 
 
-def test_a_full_refresh_rebuilds_all_history_whatever_the_window():
-    args = dbt_build_args(WINDOW, SETTINGS, full_refresh=True)
-    assert "--full-refresh" in args
-    assert "min_ts" not in vars_of(args)
+def test_a_full_refresh_is_a_build_that_replaces_all_history():
+    assert dbt_build_args(full_refresh=True) == ["build", "--full-refresh"]
+    assert "--vars" not in dbt_build_args(full_refresh=True)
 
 
 def test_the_reporting_time_zone_comes_from_the_settings():
     settings = Settings.from_env({"SIMBIOSIA_REPORTING_TZ": "America/New_York"})
-    assert vars_of(dbt_build_args(WINDOW, settings))["reporting_tz"] == "America/New_York"
+    assert run_settings(WINDOW, settings)["SIMBIOSIA_DBT_REPORTING_TZ"] == "America/New_York"
     with pytest.raises(ConfigurationError, match="SIMBIOSIA_REPORTING_TZ"):
-        dbt_build_args(WINDOW, Settings.from_env({"SIMBIOSIA_REPORTING_TZ": "Mars/Olympus"}))
+        run_settings(WINDOW, Settings.from_env({"SIMBIOSIA_REPORTING_TZ": "Mars/Olympus"}))
 
 
 def test_the_profile_environment_comes_from_the_warehouse_url():
-    assert dbt_profile_env("postgresql+psycopg://ana:s3cr%40t@db.example:6543/costs") == {
+    assert profile_environment(URL) == {
         "SIMBIOSIA_DBT_HOST": "db.example",
         "SIMBIOSIA_DBT_PORT": "6543",
         "SIMBIOSIA_DBT_USER": "ana",
@@ -107,23 +102,45 @@ def test_the_profile_environment_comes_from_the_warehouse_url():
         "SIMBIOSIA_DBT_DBNAME": "costs",
     }
     # the embedded server's URL: a Unix socket directory as host
-    embedded = dbt_profile_env("postgresql://postgres:@/simbiosia?host=/tmp/pgserver")
+    embedded = profile_environment("postgresql://postgres:@/simbiosia?host=/tmp/pgserver")
     assert embedded["SIMBIOSIA_DBT_HOST"] == "/tmp/pgserver"
     assert embedded["SIMBIOSIA_DBT_DBNAME"] == "simbiosia"
 
 
-def test_the_dbt_environment_is_restored_afterwards(monkeypatch):
-    monkeypatch.setenv("SIMBIOSIA_DBT_HOST", "before")
-    monkeypatch.delenv("SIMBIOSIA_DBT_DBNAME", raising=False)
-    with dbt_environment("postgresql://u@inside:5432/db"):
-        assert os.environ["SIMBIOSIA_DBT_HOST"] == "inside"
-        assert os.environ["DBT_INDIRECT_SELECTION"] == "buildable"
-    assert os.environ["SIMBIOSIA_DBT_HOST"] == "before"
-    assert "SIMBIOSIA_DBT_DBNAME" not in os.environ
+def test_an_invocation_gets_its_environment_without_touching_ours(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIMBIOSIA_DBT_HOST", "elsewhere")  # a stale value cannot win
+    monkeypatch.setenv("DBT_INDIRECT_SELECTION", "empty")  # as dagster-dbt sets it: kept
+    before = dict(os.environ)
+    with dbt_invocation(URL, WINDOW, SETTINGS, tmp_path) as target:
+        assert dict(os.environ) == before
+        path = environment_file(target)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it holds the password
+        assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
+        dbt_process_env = {**before, "DBT_TARGET_PATH": str(target)}
+        apply_invocation_environment(dbt_process_env)
+    assert dbt_process_env["SIMBIOSIA_DBT_HOST"] == "db.example"
+    assert dbt_process_env["SIMBIOSIA_DBT_MIN_TS"] == "2025-10-26T01:00:00+00:00"
+    assert dbt_process_env["DBT_INDIRECT_SELECTION"] == "empty"
+    assert dbt_environment(URL, WINDOW, SETTINGS).items() <= dbt_process_env.items()
+    # the directory, password and all, is gone once the invocation ends
+    assert not target.parent.exists()
+    assert list((tmp_path / "runs").iterdir()) == []
+    monkeypatch.delenv("DBT_INDIRECT_SELECTION")
+    with dbt_invocation(URL, None, SETTINGS, tmp_path) as target:
+        defaults_only = {"DBT_TARGET_PATH": str(target)}
+        apply_invocation_environment(defaults_only)
+    assert defaults_only["DBT_INDIRECT_SELECTION"] == "buildable"
+
+
+def test_a_plain_dbt_command_is_left_as_it_is():
+    environ = {"PATH": "/usr/bin"}
+    apply_invocation_environment(environ)
+    assert environ == {"PATH": "/usr/bin"}
 
 
 def test_dbt_is_found_beside_the_interpreter_not_on_path():
-    assert Path(dbt_executable()) == Path(sys.executable).parent / "dbt"
+    assert Path(dbt_executable()) == Path(sys.executable).parent / "simbiosia-dbt"
+    assert Path(dbt_executable()).exists()
 
 
 def test_one_lineage_graph_from_raw_to_snapshots():

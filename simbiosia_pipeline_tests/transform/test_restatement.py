@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from simbiosia_pipeline.assets.directory import workspace_directory
-from simbiosia_pipeline.assets.transform import cost_views, hourly_cost_models
+from simbiosia_pipeline.dbt.assets import cost_views, hourly_cost_models
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.workspaces import Directory

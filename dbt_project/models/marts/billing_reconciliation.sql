@@ -13,10 +13,9 @@
     tolerated away. A view over staging and the raw usage tables: always current. -#}
 {{ config(materialized='view', post_hook="{{ grant_to_dashboard_roles() }}") }}
 
-{#- From the environment when Dagster sets it (SIMBIOSIA_DBT_RECONCILE_*), else the vars. -#}
-{%- set tolerance_abs = env_var('SIMBIOSIA_DBT_RECONCILE_TOLERANCE_ABS', var('reconcile_tolerance_abs')) %}
-{%- set tolerance_rel = env_var('SIMBIOSIA_DBT_RECONCILE_TOLERANCE_REL', var('reconcile_tolerance_rel')) %}
-{%- set final_after = env_var('SIMBIOSIA_DBT_RECONCILE_FINAL_AFTER_HOURS', var('reconcile_final_after_hours')) %}
+{%- set tolerance_abs = run_setting('reconcile_tolerance_abs') %}
+{%- set tolerance_rel = run_setting('reconcile_tolerance_rel') %}
+{%- set final_after = run_setting('reconcile_final_after_hours') %}
 
 with
 

@@ -1,0 +1,36 @@
+"""Where the dbt project is, and that loading the code location never runs dbt."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from simbiosia_pipeline.dbt.project import CHECKOUT_PROJECT_DIR, DBT_PROJECT, manifest_is_stale
+
+
+def test_a_checkout_runs_its_own_dbt_project_with_a_prepared_manifest():
+    assert DBT_PROJECT.project_dir == CHECKOUT_PROJECT_DIR
+    assert not manifest_is_stale(DBT_PROJECT)  # the test session prepared it
+
+
+def test_importing_the_code_location_runs_no_dbt():
+    # (Dagster itself runs `file` at import, through platform.architecture: only dbt is refused.)
+    probe = textwrap.dedent(
+        """
+        import subprocess
+
+        started = subprocess.Popen.__init__
+
+        def refuse_dbt(self, args, *rest, **kwargs):
+            assert "dbt" not in str(args), f"dbt was started at import: {args}"
+            started(self, args, *rest, **kwargs)
+
+        subprocess.Popen.__init__ = refuse_dbt
+        import simbiosia_pipeline.definitions
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
