@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -34,3 +35,34 @@ def test_importing_the_code_location_runs_no_dbt():
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_models_folder_says_how_it_is_built():
+    models = [
+        node
+        for node in json.loads(DBT_PROJECT.manifest_path.read_text())["nodes"].values()
+        if node["resource_type"] == "model"
+    ]
+    hourly = {node["name"] for node in models if "hourly" in node["fqn"][:-1]}
+    assert hourly == {
+        "stg_twilio_calls",
+        "stg_elevenlabs_conversations",
+        "twilio_snapshots",
+        "elevenlabs_snapshots",
+    }
+    for node in models:
+        config = node["config"]
+        if node["name"] in hourly:
+            assert (config["materialized"], config["incremental_strategy"]) == (
+                "incremental",
+                "window_replace",
+            )
+            assert (config["on_schema_change"], node["tags"]) == ("fail", ["hourly"])
+            assert config["meta"]["window_column"]  # its own: what places a row in the window
+        else:
+            assert (config["materialized"], node["tags"]) == ("view", [])
+    # and no model file repeats what its folder says
+    for path in DBT_PROJECT.project_dir.joinpath("models").rglob("*.sql"):
+        text = path.read_text()
+        assert "incremental_strategy" not in text
+        assert "tags=" not in text

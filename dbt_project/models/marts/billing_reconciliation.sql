@@ -11,7 +11,7 @@
     `total` also holds what Twilio bills beyond calls (answering machine detection,
     text-to-speech, SIP REFER, numbers...): such a difference is real and is shown, not
     tolerated away. A view over staging and the raw usage tables: always current. -#}
-{{ config(materialized='view', post_hook="{{ grant_to_dashboard_roles() }}") }}
+{{ config(post_hook="{{ grant_to_dashboard_roles() }}") }}
 
 {%- set tolerance_abs = run_setting('reconcile_tolerance_abs') %}
 {%- set tolerance_rel = run_setting('reconcile_tolerance_rel') %}

@@ -3,7 +3,7 @@
     exactly once, paired or alone. A view: the pairing crosses hour boundaries, so it is
     computed from all of staging whenever it is read and never depends on which hours were
     rebuilt in which order. -#}
-{{ config(materialized='view', post_hook="{{ grant_to_dashboard_roles() }}") }}
+{{ config(post_hook="{{ grant_to_dashboard_roles() }}") }}
 
 with recursive
 

@@ -1,7 +1,7 @@
 {#- The numbers whose calls and conversations fell to the catch-all workspace: the operations
     to-do list (add each to the workspaces file, or confirm it belongs to nobody). A number that
     has no E.164 form is listed as it was written. -#}
-{{ config(materialized='view', post_hook="{{ grant_to_dashboard_roles() }}") }}
+{{ config(post_hook="{{ grant_to_dashboard_roles() }}") }}
 
 with fallen as (
     select looked_up_number as written, workspace_number, event_time as seen_at,

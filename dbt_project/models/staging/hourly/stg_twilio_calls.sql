@@ -7,11 +7,7 @@
     whatever the size of the table. -#}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='window_replace',
         unique_key='sid',
-        on_schema_change='fail',
-        tags=['hourly'],
         meta={'window_column': 'event_time'},
         indexes=[
             {'columns': ['sid'], 'unique': True},

@@ -2,10 +2,6 @@
     key, rebuilt exactly for the window. See _marts.yml for each metric. -#}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='window_replace',
-        on_schema_change='fail',
-        tags=['hourly'],
         meta={'window_column': 'snapshot_date'},
         indexes=[
             {'columns': ['workspace_id', 'snapshot_date'], 'unique': True},

@@ -2,11 +2,7 @@
     its cost in USD at the credit rate in force when it started. Rules in _staging.yml. -#}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='window_replace',
         unique_key='conversation_id',
-        on_schema_change='fail',
-        tags=['hourly'],
         meta={'window_column': 'start_time'},
         indexes=[
             {'columns': ['conversation_id'], 'unique': True},
