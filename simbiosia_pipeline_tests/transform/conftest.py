@@ -62,12 +62,14 @@ class Warehouse:
 
     def build(
         self, start: datetime | None = None, end: datetime | None = None, select: str = ""
-    ) -> None:
-        """``dbt build`` over ``[start, end)`` (all history without a window), as Dagster would."""
+    ) -> str:
+        """``dbt build`` over ``[start, end)`` (all history without a window), as Dagster would;
+        returns dbt's log of it (debug level), read before its directory goes."""
         window = dg.TimeWindow(start, end) if start and end else None
         args = dbt_build_args() + (["--select", select] if select else [])
         with dbt_invocation(self.url, window, DEFAULT_SETTINGS, self.dbt_state) as target:
             DBT.cli(args, target_path=target).wait()
+            return (target / "dbt.log").read_text()
 
 
 @contextmanager
