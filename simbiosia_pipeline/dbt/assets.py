@@ -18,6 +18,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from simbiosia_pipeline.dbt.environment import dbt_build_args
+from simbiosia_pipeline.dbt.metadata import with_cost_metadata
 from simbiosia_pipeline.dbt.project import require_manifest
 from simbiosia_pipeline.dbt.resources import dbt_invocation
 from simbiosia_pipeline.dbt.translator import TRANSLATOR
@@ -65,11 +66,15 @@ def hourly_cost_models(
     every row of the window and inserts the window again in one transaction, so materializing
     any hours any number of times, in any order, leaves the same tables; a ranged backfill is a
     single ``dbt build``. A full refresh rebuilds all history, so it passes no window.
+
+    Each hour of the snapshot tables is reported on its own (calls or conversations, minutes,
+    cost in USD and credits), read back from the warehouse after the build.
     """
     window = None if config.full_refresh else context.partition_time_window
     args = dbt_build_args(full_refresh=config.full_refresh)
     with dbt_invocation(warehouse.url, window, Settings.from_env()) as target_path:
-        yield from dbt.cli(args, context=context, target_path=target_path).stream()
+        events = dbt.cli(args, context=context, target_path=target_path).stream()
+        yield from with_cost_metadata(events, context, warehouse.connect)
 
 
 @dbt_assets(
@@ -93,6 +98,8 @@ def cost_views(
     Views over all of staging: creating them is instant and idempotent, and they are current
     whenever they are read; materialize again only when a model or the reporting time zone
     changes, or after a full refresh of the hourly models (which drops dependent views).
+    ``workspace_daily_costs`` reports the latest day's costs per workspace.
     """
     with dbt_invocation(warehouse.url, None, Settings.from_env()) as target_path:
-        yield from dbt.cli(dbt_build_args(), context=context, target_path=target_path).stream()
+        events = dbt.cli(dbt_build_args(), context=context, target_path=target_path).stream()
+        yield from with_cost_metadata(events, context, warehouse.connect)
