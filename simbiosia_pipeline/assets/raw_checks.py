@@ -37,6 +37,11 @@ _SIGN_VIOLATIONS = {
         " OR analysis_charge < 0 OR analysis_price < 0"
     ),
 }
+# What the amount-sign check guards, in each provider's own terms.
+AMOUNT_SIGN_RULES = {
+    "twilio_calls": "Every price is ≤ 0: Twilio reports charges as negative prices.",
+    "elevenlabs_conversations": "Every cost and charge is ≥ 0 (credits, and USD where served).",
+}
 # A conversation that is final (done/failed) but carries no cost: its snapshots would count it
 # as free. Stored as served (it is what the API says), flagged for a person.
 _FINAL_WITHOUT_COST = f"NOT ({CONVERSATION_PENDING_SQL}) AND cost IS NULL"
@@ -83,7 +88,7 @@ def raw_check_specs(asset_key: list[str]) -> list[dg.AssetCheckSpec]:
             AMOUNT_SIGNS,
             asset=dg.AssetKey(asset_key),
             blocking=True,
-            description="Twilio prices are ≤ 0 (charges); ElevenLabs amounts are ≥ 0.",
+            description=AMOUNT_SIGN_RULES[asset_key[-1]],
         ),
         dg.AssetCheckSpec(
             SETTLED_IN_TIME,

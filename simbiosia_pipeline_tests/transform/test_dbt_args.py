@@ -196,3 +196,36 @@ def test_one_lineage_graph_from_raw_to_snapshots():
         "elevenlabs_snapshots_reconcile_with_raw",
         "call_costs_cover_every_record",
     } <= checks
+
+
+def test_every_dbt_asset_has_owners_and_every_check_says_what_it_guards():
+    dbt_assets = (hourly_cost_models, cost_views)
+    for assets_def in dbt_assets:
+        for key in assets_def.keys:
+            assert assets_def.specs_by_key[key].owners == ["team:data-engineering"], key
+    specs = [spec for assets_def in dbt_assets for spec in assets_def.check_specs]
+    assert len(specs) > 40
+    for spec in specs:
+        assert spec.description, spec.name
+        # a name a person can read: no generated argument soup
+        assert "__" not in spec.name and "_False_" not in spec.name, spec.name
+        assert len(spec.name) <= 64, spec.name
+    described = {spec.name: spec.description for spec in specs}
+    assert described["twilio_snapshots_workspace_in_directory"] == (
+        "Every `workspace_id` exists as `id` in `directory.workspaces`."
+    )
+    assert described["workspace_daily_costs_one_row_per_workspace_and_day"] == (
+        "One row per (`workspace_id`, `day`)."
+    )
+    assert described["elevenlabs_snapshots_reconcile_with_raw"].startswith(
+        "For the run's window, elevenlabs_snapshots adds up"
+    )
+
+
+def test_the_elevenlabs_raw_checks_speak_of_elevenlabs():
+    from simbiosia_pipeline.assets.raw_checks import raw_check_specs
+
+    for spec in raw_check_specs(["raw", "elevenlabs_conversations"]):
+        assert "Twilio" not in (spec.description or ""), spec.name
+    for spec in raw_check_specs(["raw", "twilio_calls"]):
+        assert "ElevenLabs" not in (spec.description or ""), spec.name
