@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test test-fast test-reliability ui backoffice browser lint format lock bench bench-smoke clean
+.PHONY: run test test-fast test-reliability ui backoffice browser lint format lock bench bench-smoke wheel clean
 
 run: $(VENV)/.installed  ## Ingest the last days from the sandbox, build snapshots, print costs
 	$(BIN)/simbiosia run
@@ -62,5 +62,9 @@ $(VENV)/.installed: requirements.lock pyproject.toml Makefile
 	$(BIN)/python -m simbiosia_pipeline.dbt.project
 	touch $@
 
+wheel: $(VENV)/.installed  ## The package as a wheel in dist/, the dbt project and its manifest inside
+	$(BIN)/python -m simbiosia_pipeline.dbt.project package
+	$(BIN)/uv build --offline --wheel --no-build-isolation --python $(BIN)/python -o dist .
+
 clean:
-	rm -rf $(VENV) .simbiosia dbt_project/target dbt_project/logs
+	rm -rf $(VENV) .simbiosia dbt_project/target dbt_project/logs simbiosia_pipeline/dbt/dbt_project dist build

@@ -2,7 +2,8 @@
 
 A source checkout runs the project in ``dbt_project/`` beside the package; an installed wheel
 runs the copy shipped inside the package (``simbiosia_pipeline/dbt/dbt_project``, with its
-manifest), which ``python -m simbiosia_pipeline.dbt.project`` writes before the wheel is built.
+manifest), which ``python -m simbiosia_pipeline.dbt.project package`` writes before the wheel is
+built (``make wheel``).
 
 The manifest is what Dagster reads to know the dbt assets, so it must exist when the code
 location is imported. It is prepared at install time (``make``), by the test session, and under
@@ -140,6 +141,16 @@ def package(source: Path = CHECKOUT_PROJECT_DIR, destination: Path = PACKAGED_PR
     shutil.copy2(source / "target" / "manifest.json", destination / "target" / "manifest.json")
 
 
+def main(arguments: list[str]) -> None:
+    """``python -m simbiosia_pipeline.dbt.project [package]``: prepare the checkout's manifest;
+    with ``package``, also copy the project into the package (before building a wheel)."""
+    if arguments == ["package"]:
+        package()
+        print(f"dbt project prepared and packaged in {PACKAGED_PROJECT_DIR}")
+    else:
+        prepare(DbtProject(project_dir=CHECKOUT_PROJECT_DIR))
+        print(f"dbt manifest prepared in {CHECKOUT_PROJECT_DIR / 'target'}")
+
+
 if __name__ == "__main__":
-    package()
-    print(f"dbt project prepared and packaged in {PACKAGED_PROJECT_DIR}")
+    main(sys.argv[1:])
