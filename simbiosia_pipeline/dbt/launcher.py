@@ -38,6 +38,7 @@ def apply_invocation_environment(environ: MutableMapping[str, str]) -> None:
 
 def main() -> None:
     apply_invocation_environment(os.environ)
+    # imported once the environment is in place: all of dbt then starts from it
     from dbt.cli.main import cli
 
     sys.exit(cli())
