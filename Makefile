@@ -45,7 +45,7 @@ bench: $(VENV)/.installed  ## Benchmarks of issue 7 at seed scale (~33 min on a 
 	$(BIN)/python -m benchmarks
 
 bench-smoke: $(VENV)/.installed  ## The benchmark harness on a tiny workload, correctness only (in CI via make test)
-	$(BIN)/pytest simbiosia_pipeline_tests/benchmarks
+	$(BIN)/pytest benchmarks
 
 lock: $(VENV)/.installed  ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \

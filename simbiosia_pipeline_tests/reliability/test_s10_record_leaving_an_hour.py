@@ -31,10 +31,9 @@ from simbiosia_pipeline_tests.reliability.truth import (
     SANDBOX_DIRECTORY,
     load_directory_asset,
     pipeline_resources,
-    snapshot_mismatches,
     verify_against_truth,
 )
-from simbiosia_pipeline_tests.support import range_tags
+from simbiosia_pipeline_tests.support import range_tags, snapshot_mismatches
 
 SID = "CA7dbff2aa0cb6e44e4418830637b4a6ff"
 H15 = datetime(2025, 8, 11, 15, tzinfo=UTC)

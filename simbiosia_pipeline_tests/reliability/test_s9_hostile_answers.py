@@ -39,18 +39,18 @@ from simbiosia_pipeline.sandbox.credentials import (
 )
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
-from simbiosia_pipeline_tests.local_servers import create_database, drop_database
 from simbiosia_pipeline_tests.reliability import proxy as hostile
 from simbiosia_pipeline_tests.reliability.proxy import Rule
 from simbiosia_pipeline_tests.reliability.truth import (
     failure_text,
     load_directory_asset,
     materialize_window,
-    raw_mismatches,
     step_retries,
     verify_against_truth,
 )
 from simbiosia_pipeline_tests.support import materialize_raw, range_tags, sandbox_apis
+from simbiosia_testing.local_servers import create_database, drop_database
+from simbiosia_testing.truth import WindowTruth, raw_mismatches
 
 NOW = datetime(2025, 10, 9, 6, 30, tzinfo=UTC)
 START, END = datetime(2025, 10, 8, 9, tzinfo=UTC), datetime(2025, 10, 8, 12, tzinfo=UTC)
@@ -98,9 +98,7 @@ def proxy(world: World) -> Iterator[hostile.RewritingProxy]:
 
 def raw_problems(world: World) -> list[str]:
     with connect(world.url) as conn:
-        return raw_mismatches(
-            conn, SANDBOX.twilio_calls(START, END), SANDBOX.conversations(START, END), START, END
-        )
+        return raw_mismatches(conn, WindowTruth.of(SANDBOX, START, END))
 
 
 def run(world: World, asset, **overrides) -> dg.ExecuteInProcessResult:
