@@ -56,6 +56,7 @@ def test_the_bound_is_the_slower_of_the_two_apis():
     assert requests.bound_seconds(workload) == pytest.approx(1000 * 0.020 / 10)
 
 
+@pytest.mark.slow  # the suite in subprocesses: the sandbox, dlt, several warehouses
 def test_the_smoke_suite_runs_every_fast_figure_against_the_truth(tmp_path):
     output = tmp_path / "smoke.json"
     completed = subprocess.run(

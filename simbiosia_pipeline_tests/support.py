@@ -12,6 +12,7 @@ import httpx
 from psycopg.types.json import set_json_loads
 
 from simbiosia_pipeline.assets.raw import BULK_TAG, elevenlabs_conversations, twilio_calls
+from simbiosia_pipeline.assets.transform import dbt_resource
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE
 from simbiosia_pipeline.sources.resources import SandboxApis
@@ -25,6 +26,8 @@ RAW_ASSETS = (twilio_calls, elevenlabs_conversations)
 # One in-memory instance for the helpers' runs, alive for the whole session: materialize()'s own
 # throwaway instance is only weakly referenced and can be collected while a run still uses it.
 TEST_INSTANCE = dg.DagsterInstance.ephemeral()
+# One dbt resource for the session: each instance asks `dbt --version` once, which costs seconds.
+DBT = dbt_resource()
 
 
 def range_tags(start: datetime, end: datetime) -> dict[str, str]:
@@ -90,13 +93,13 @@ def materialize_pipeline(
     """The whole graph as `simbiosia run` does it: directory, hourly job over the range, views
     (``steps`` picks some of them: ``("hours",)`` is what the hourly and settlement runs do)."""
     from simbiosia_pipeline.assets.directory import workspace_directory
-    from simbiosia_pipeline.assets.transform import cost_views, dbt_resource, hourly_cost_models
+    from simbiosia_pipeline.assets.transform import cost_views, hourly_cost_models
 
     assets = [*RAW_ASSETS, workspace_directory, hourly_cost_models, cost_views]
     resources = {
         "apis": sandbox_apis(url, **api_overrides),
         "warehouse": WarehouseResource(),
-        "dbt": dbt_resource(),
+        "dbt": DBT,
     }
     runs = {
         "directory": (dg.AssetSelection.assets(workspace_directory), {}),

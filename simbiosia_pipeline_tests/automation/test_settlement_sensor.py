@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import pytest
 
 from simbiosia_pipeline.assets.raw import twilio_calls
 from simbiosia_pipeline.assets.raw_checks import SETTLED_IN_TIME
@@ -21,6 +22,8 @@ from simbiosia_pipeline_tests.support import (
     materialize_pipeline,
     materialize_raw,
 )
+
+pytestmark = pytest.mark.slow  # six hours at scale 1 built, then settled, in three tests
 
 T = datetime(2025, 10, 8, 12, 5, tzinfo=UTC)
 START, END = T.replace(minute=0) - timedelta(hours=6), T.replace(minute=0)

@@ -16,6 +16,8 @@ from simbiosia_pipeline_tests.support import (
     materialize_pipeline,
 )
 
+pytestmark = pytest.mark.slow  # the whole graph over three days
+
 NOW = datetime(2025, 10, 3, 9, 20, tzinfo=UTC)
 # Three days across the 2025-10-01 handover of +34881193139 from workspace 4 to 5, ending in
 # hours whose costs are still pending.

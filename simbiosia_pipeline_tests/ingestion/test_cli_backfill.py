@@ -12,6 +12,8 @@ from simbiosia_pipeline.sandbox import SandboxConfig
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline_tests.support import assert_raw_equals_truth
 
+pytestmark = pytest.mark.slow  # backfills as subprocesses, each importing the code location
+
 BIN = Path(sys.executable).parent
 NOW = datetime(2025, 10, 9, 6, 30, tzinfo=UTC)
 START, END = datetime(2025, 10, 7, 22, tzinfo=UTC), datetime(2025, 10, 8, 2, tzinfo=UTC)

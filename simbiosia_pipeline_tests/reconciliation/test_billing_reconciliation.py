@@ -34,6 +34,9 @@ from simbiosia_pipeline_tests.support import TEST_INSTANCE, materialize_pipeline
 from simbiosia_pipeline_tests.webhook import WebhookReceiver
 from simbiosia_testing.local_servers import create_database, drop_database
 
+# Minutes: two days of pipeline runs for the module, every test re-reads a day, one a backfill.
+pytestmark = pytest.mark.slow
+
 DAY_1, DAY_2 = date(2025, 10, 1), date(2025, 10, 2)
 HISTORY_START = datetime(2025, 10, 1, tzinfo=UTC)
 RATE_CHANGE = datetime(2025, 10, 2, 12, tzinfo=UTC)  # in the middle of DAY_2

@@ -20,6 +20,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import pytest
 
 from simbiosia_pipeline.assets.raw import BULK_TAG, HOURS_CHANGED, twilio_calls
 from simbiosia_pipeline.assets.transform import hourly_cost_models
@@ -34,6 +35,8 @@ from simbiosia_pipeline_tests.reliability.truth import (
     verify_against_truth,
 )
 from simbiosia_pipeline_tests.support import range_tags, snapshot_mismatches
+
+pytestmark = pytest.mark.slow  # two hours ingested and built, then restated
 
 SID = "CA7dbff2aa0cb6e44e4418830637b4a6ff"
 H15 = datetime(2025, 8, 11, 15, tzinfo=UTC)

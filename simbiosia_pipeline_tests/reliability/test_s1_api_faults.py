@@ -28,6 +28,8 @@ from simbiosia_pipeline_tests.reliability.truth import (
     verify_against_truth,
 )
 
+pytestmark = pytest.mark.slow  # a 30-hour backfill through every fault, then a storm
+
 NOW = datetime(2025, 10, 9, 6, 30, tzinfo=UTC)
 START, END = datetime(2025, 10, 7, 20, tzinfo=UTC), datetime(2025, 10, 9, 2, tzinfo=UTC)
 

@@ -53,6 +53,8 @@ from simbiosia_pipeline_tests.support import materialize_raw
 from simbiosia_testing.local_servers import create_database, drop_database, free_port
 from simbiosia_testing.truth import WindowTruth, raw_mismatches
 
+pytestmark = pytest.mark.slow  # a window built, then bad input each run
+
 NOW = datetime(2025, 10, 9, 6, 30, tzinfo=UTC)
 START, END = datetime(2025, 10, 8, 9, tzinfo=UTC), datetime(2025, 10, 8, 12, tzinfo=UTC)
 SEED, SCALE = 61, 0.4

@@ -41,6 +41,8 @@ from simbiosia_pipeline_tests.reliability.truth import (
 )
 from simbiosia_testing.local_servers import ADMIN_URL
 
+pytestmark = pytest.mark.slow  # a window ingested and built for the role to read
+
 NOW = datetime(2025, 10, 9, 6, 30, tzinfo=UTC)
 START, END = datetime(2025, 10, 8, 8, tzinfo=UTC), datetime(2025, 10, 8, 14, tzinfo=UTC)
 SNAPSHOTS = ("public.twilio_snapshots", "public.elevenlabs_snapshots")

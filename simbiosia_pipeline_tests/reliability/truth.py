@@ -24,13 +24,14 @@ import dagster as dg
 
 from simbiosia_pipeline.assets.directory import workspace_directory
 from simbiosia_pipeline.assets.raw import BULK_TAG
-from simbiosia_pipeline.assets.transform import dbt_resource, hourly_cost_models
+from simbiosia_pipeline.assets.transform import hourly_cost_models
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.workspaces import Directory, load_directory
 from simbiosia_pipeline_tests.reliability import ledger
 from simbiosia_pipeline_tests.support import (
+    DBT,
     RAW_ASSETS,
     range_tags,
     sandbox_apis,
@@ -39,8 +40,6 @@ from simbiosia_pipeline_tests.support import (
 from simbiosia_testing.truth import WindowTruth, raw_mismatches
 
 SANDBOX_DIRECTORY = load_directory(WORKSPACES_FILE)
-# One dbt resource for the session: each instance asks `dbt --version` once, which costs seconds.
-DBT = dbt_resource()
 SHOWN_MISMATCHES = 20
 
 # --- runs -----------------------------------------------------------------------------------
