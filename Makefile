@@ -11,8 +11,10 @@ run: $(VENV)/.installed  ## Ingest the last days from the sandbox, build snapsho
 	$(BIN)/simbiosia run
 	@echo "See them in the backoffice: make backoffice   (or $(BIN)/simbiosia backoffice), then open http://127.0.0.1:8501"
 
+# Whole modules per worker (their module-scoped sandboxes and warehouses are built once), the
+# modules with `slow` tests first (conftest.py orders them; xdist must not reorder by size).
 test: $(VENV)/.installed browser  ## The whole suite (what CI runs), on 4 workers: most of it waits
-	$(BIN)/pytest -n 4 --dist loadscope
+	$(BIN)/pytest -n 4 --dist loadscope --no-loadscope-reorder
 
 test-reliability: $(VENV)/.installed  ## The fault matrix alone (also part of `make test`)
 	$(BIN)/pytest simbiosia_pipeline_tests/reliability
@@ -45,7 +47,7 @@ bench: $(VENV)/.installed  ## Benchmarks of issue 7 at seed scale (~33 min on a 
 	$(BIN)/python -m benchmarks
 
 bench-smoke: $(VENV)/.installed  ## The benchmark harness on a tiny workload, correctness only (in CI via make test)
-	$(BIN)/pytest simbiosia_pipeline_tests/benchmarks
+	$(BIN)/pytest benchmarks
 
 lock: $(VENV)/.installed  ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \

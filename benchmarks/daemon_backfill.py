@@ -24,7 +24,7 @@ from benchmarks.report import Result
 from benchmarks.truth import BenchmarkError, check_raw_tables
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
 from simbiosia_pipeline.warehouse.connection import connect
-from simbiosia_pipeline_tests.e2e.dagster_services import dagster_services
+from simbiosia_testing.dagster_services import dagster_services
 
 
 @dataclass

@@ -19,7 +19,7 @@ import httpx
 
 from benchmarks.workload import Workload
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig
-from simbiosia_pipeline_tests.local_servers import create_database, drop_database, free_port
+from simbiosia_testing.local_servers import create_database, drop_database, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

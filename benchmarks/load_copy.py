@@ -31,7 +31,7 @@ BATCH = 500  # what the ElevenLabs fetcher hands the writer; a Twilio day is ~65
 def run(bench) -> list[Result]:
     w = bench.workload
     ingested_at = datetime.now(UTC)
-    sandbox = bench.truth.sandbox
+    sandbox = bench.served
     tables = [
         (TWILIO_CALLS, [twilio_row(c, ingested_at) for c in sandbox.twilio_calls(w.start, w.end)]),
         (

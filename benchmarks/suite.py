@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 from benchmarks.infra import SandboxProcess
 from benchmarks.report import Result
-from benchmarks.truth import Truth
 from benchmarks.workload import Workload
+from simbiosia_pipeline.sandbox import Sandbox
+from simbiosia_testing.truth import WindowTruth
 
 TARGETS = {
     "ingest_vs_bound": ("x bound", "<= 1.3"),
@@ -26,11 +27,13 @@ TARGETS = {
 
 @dataclass
 class Bench:
-    """What the figures share: the workload, the sandbox process, the truth, our own runs."""
+    """What the figures share: the workload, the sandbox process, the same sandbox in this
+    process (``served``) and its truth of the workload's window, our own runs."""
 
     workload: Workload
     sandbox: SandboxProcess
-    truth: Truth
+    served: Sandbox
+    truth: WindowTruth
     log: Callable[[str], None]
     ours: list = field(default_factory=list)  # IngestRun of ingest_vs_bound
 
@@ -57,7 +60,9 @@ def run_suite(workload: Workload, wanted: set[str], log) -> list[Result]:
                 results[name] = Result.failed(name, unit, target, f"{type(exc).__name__}: {exc}")
 
     with SandboxProcess(workload) as sandbox:
-        bench = Bench(workload, sandbox, Truth(sandbox.truth(), workload), log)
+        served = sandbox.truth()
+        truth = WindowTruth.of(served, workload.start, workload.end)
+        bench = Bench(workload, sandbox, served, truth, log)
         log(f"sandbox serving on {sandbox.url}; computing the ground truth")
         log(
             f"truth: {len(bench.truth.calls)} Twilio calls, "

@@ -336,7 +336,7 @@ def _backoffice_pages(url: str, payload: dict) -> dict:
         with connect(url) as conn:
             conn.execute(f"DROP OWNED BY {role}")
             conn.commit()
-        from simbiosia_pipeline_tests.local_servers import ADMIN_URL
+        from simbiosia_testing.local_servers import ADMIN_URL
 
         with connect(ADMIN_URL, autocommit=True) as admin:
             admin.execute(f"DROP ROLE IF EXISTS {role}")

@@ -1,4 +1,5 @@
-"""Shared fixtures: real PostgreSQL databases, created fresh for a test run and dropped after.
+"""Shared fixtures: real PostgreSQL databases, created fresh for a test run and dropped after;
+the module's sandbox and its server; an alert webhook.
 
 The "production-like" server is the PostgreSQL at 127.0.0.1:5432 (``SIMBIOSIA_TEST_PG_ADMIN_URL``
 overrides it). Every test session gets its own database there, named uniquely, and drops it at
@@ -16,7 +17,9 @@ os.environ.setdefault("SIMBIOSIA_STEP_RETRY_DELAY", "0.2s")
 
 import pytest
 
-from simbiosia_pipeline_tests.local_servers import create_database, drop_database
+from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, SandboxServer, start_sandbox_server
+from simbiosia_pipeline_tests.webhook import WebhookReceiver
+from simbiosia_testing.local_servers import create_database, drop_database
 
 # The reliability scenarios' summary table (printed, and written to last_results.md); here so
 # that the xdist controller, which collects no test module, has its hooks too.
@@ -28,6 +31,23 @@ def pytest_configure(config: pytest.Config) -> None:
     from simbiosia_pipeline.dbt.project import prepare
 
     prepare()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with a ``slow`` test first, then the others by their number of tests.
+
+    ``make test`` hands whole modules to 4 xdist workers (``--dist loadscope``), in this order
+    (``--no-loadscope-reorder``): a few-minute module started last would run alone while the
+    other workers idle, so the longest start first and the short ones fill in behind them.
+    """
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+
+    def weight(tests: list[pytest.Item]) -> tuple[bool, int]:
+        return (not any(test.get_closest_marker("slow") for test in tests), -len(tests))
+
+    items[:] = [item for tests in sorted(modules.values(), key=weight) for item in tests]
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +72,36 @@ def warehouse_env(fresh_database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setenv("SIMBIOSIA_DATABASE_URL", fresh_database_url)
     monkeypatch.setenv("SIMBIOSIA_HOME", str(tmp_path / "simbiosia_home"))
     return fresh_database_url
+
+
+@pytest.fixture(scope="module")
+def sandbox_config() -> SandboxConfig:
+    """The sandbox of a test module (seed, scale, clock): a module chooses its own by defining
+    this fixture; ``sandbox`` and ``sandbox_server`` follow."""
+    return SandboxConfig()
+
+
+@pytest.fixture(scope="module")
+def sandbox(sandbox_config: SandboxConfig) -> Sandbox:
+    """The module's sandbox: what its server serves and the ground truth the tests compare with.
+    Shared by the module's tests: one that moves its clock puts it back."""
+    return Sandbox(sandbox_config)
+
+
+@pytest.fixture(scope="module")
+def sandbox_server(sandbox: Sandbox) -> Iterator[SandboxServer]:
+    """The module's sandbox over real HTTP on a free port of 127.0.0.1 (``sandbox_server.url``).
+    Shared by the module's tests: one that sets faults turns them off again."""
+    with start_sandbox_server(sandbox) as server:
+        yield server
+
+
+@pytest.fixture
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebhookReceiver]:
+    """An alert webhook for the test, in ``SIMBIOSIA_ALERT_WEBHOOK_URL``."""
+    with WebhookReceiver() as receiver:
+        monkeypatch.setenv("SIMBIOSIA_ALERT_WEBHOOK_URL", receiver.url)
+        yield receiver
 
 
 @pytest.fixture

@@ -1,25 +1,33 @@
-"""Helpers shared by the end-to-end tests: run the assets, compare with the sandbox's truth."""
+"""Helpers shared by the end-to-end tests: run the assets, compare with the sandbox's truth
+(the raw tables through ``simbiosia_testing.truth``, the snapshots with ``expected.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 import dagster as dg
 import httpx
+from psycopg.types.json import set_json_loads
 
 from simbiosia_pipeline.assets.raw import BULK_TAG, elevenlabs_conversations, twilio_calls
+from simbiosia_pipeline.dbt.resources import dbt_resource
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
-from simbiosia_pipeline.sources.records import without_transcript
+from simbiosia_pipeline.sandbox import WORKSPACES_FILE
 from simbiosia_pipeline.sources.resources import SandboxApis
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
+from simbiosia_pipeline.workspaces import Directory, load_directory
+from simbiosia_pipeline_tests import expected
+from simbiosia_testing.truth import WindowTruth, exact_json, raw_mismatches, stored_records
 
 RAW_ASSETS = (twilio_calls, elevenlabs_conversations)
 
 # One in-memory instance for the helpers' runs, alive for the whole session: materialize()'s own
 # throwaway instance is only weakly referenced and can be collected while a run still uses it.
 TEST_INSTANCE = dg.DagsterInstance.ephemeral()
+# One dbt resource for the session: each instance asks `dbt --version` once, which costs seconds.
+DBT = dbt_resource()
 
 
 def range_tags(start: datetime, end: datetime) -> dict[str, str]:
@@ -64,67 +72,19 @@ def sandbox_stats(url: str) -> dict:
 
 
 def stored_calls(conn, start: datetime, end: datetime) -> dict[str, dict]:
-    rows = conn.execute(
-        "SELECT sid, payload FROM raw.twilio_calls WHERE event_time >= %s AND event_time < %s",
-        (start, end),
-    ).fetchall()
-    return dict(rows)
+    return dict(stored_records(conn, "calls", start, end))
 
 
 def stored_conversations(conn, start: datetime, end: datetime) -> dict[str, dict]:
-    rows = conn.execute(
-        "SELECT conversation_id, payload FROM raw.elevenlabs_conversations"
-        " WHERE start_time >= %s AND start_time < %s",
-        (start, end),
-    ).fetchall()
-    return dict(rows)
+    return dict(stored_records(conn, "conversations", start, end))
 
 
 def assert_raw_equals_truth(conn, sandbox, start: datetime, end: datetime) -> int:
-    """Exactly the sandbox's records of the window — ids, whole payloads, Decimal sums."""
-    truth_calls = {call["sid"]: call for call in sandbox.twilio_calls(start, end)}
-    truth_conversations = {
-        detail["conversation_id"]: without_transcript(detail)
-        for detail in sandbox.conversations(start, end)
-    }
-    calls = stored_calls(conn, start, end)
-    conversations = stored_conversations(conn, start, end)
-    assert calls.keys() == truth_calls.keys()
-    assert calls == truth_calls
-    assert conversations.keys() == truth_conversations.keys()
-    assert conversations == truth_conversations
-
-    assert stored_sums(conn, start, end) == truth_sums(
-        truth_calls.values(), truth_conversations.values()
-    )
-    return len(calls) + len(conversations)
-
-
-def stored_sums(conn, start: datetime, end: datetime) -> tuple[Decimal, Decimal]:
-    """Σ Twilio price (USD) and Σ ElevenLabs cost (credits) of the raw tables' window."""
-    return conn.execute(
-        """SELECT (SELECT coalesce(sum(price), 0) FROM raw.twilio_calls
-                    WHERE event_time >= %(s)s AND event_time < %(e)s),
-                  (SELECT coalesce(sum(cost), 0) FROM raw.elevenlabs_conversations
-                    WHERE start_time >= %(s)s AND start_time < %(e)s)""",
-        {"s": start, "e": end},
-    ).fetchone()
-
-
-def truth_sums(calls: Iterable[dict], conversations: Iterable[dict]) -> tuple[Decimal, Decimal]:
-    """The same sums of the records the API serves, exactly (Decimal)."""
-    prices = sum(
-        (Decimal(str(c["price"])) for c in calls if c.get("price") is not None), Decimal(0)
-    )
-    credits = sum(
-        (
-            Decimal(str(d["metadata"]["cost"]))
-            for d in conversations
-            if d["metadata"].get("cost") is not None
-        ),
-        Decimal(0),
-    )
-    return prices, credits
+    """Exactly the sandbox's records of the window — ids, whole payloads, Decimal sums
+    (``simbiosia_testing.truth``); the number of records compared."""
+    truth = WindowTruth.of(sandbox, start, end)
+    assert raw_mismatches(conn, truth) == []
+    return truth.records
 
 
 def materialize_pipeline(
@@ -134,13 +94,12 @@ def materialize_pipeline(
     (``steps`` picks some of them: ``("hours",)`` is what the hourly and settlement runs do)."""
     from simbiosia_pipeline.assets.directory import workspace_directory
     from simbiosia_pipeline.dbt.assets import cost_views, hourly_cost_models
-    from simbiosia_pipeline.dbt.resources import dbt_resource
 
     assets = [*RAW_ASSETS, workspace_directory, hourly_cost_models, cost_views]
     resources = {
         "apis": sandbox_apis(url, **api_overrides),
         "warehouse": WarehouseResource(),
-        "dbt": dbt_resource(),
+        "dbt": DBT,
     }
     runs = {
         "directory": (dg.AssetSelection.assets(workspace_directory), {}),
@@ -156,47 +115,57 @@ def materialize_pipeline(
         )
 
 
-def assert_snapshots_equal_truth(
-    conn, sandbox, start: datetime, end: datetime, workspaces_file=None
-) -> int:
-    """Every snapshot row of the window equals the reference computed from the sandbox's truth."""
-    from dataclasses import asdict
-
-    from simbiosia_pipeline.sandbox import WORKSPACES_FILE
-    from simbiosia_pipeline.workspaces import load_directory
-    from simbiosia_pipeline_tests import expected
-
-    directory = load_directory(workspaces_file or WORKSPACES_FILE)
-    checked = 0
+def snapshot_mismatches(
+    conn, calls: list[dict], conversations: list[dict], start, end, directory: Directory
+) -> tuple[int, list[str]]:
+    """Rows compared, and every difference between the snapshot tables' window and the
+    independent reference of ``expected.py`` computed from the served records."""
+    problems: list[str] = []
+    compared = 0
     for table, reference in (
-        (
-            "twilio_snapshots",
-            expected.twilio_snapshots(sandbox.twilio_calls(start, end), directory),
-        ),
-        (
-            "elevenlabs_snapshots",
-            expected.elevenlabs_snapshots(sandbox.conversations(start, end), directory),
-        ),
+        ("twilio_snapshots", expected.twilio_snapshots(calls, directory)),
+        ("elevenlabs_snapshots", expected.elevenlabs_snapshots(conversations, directory)),
     ):
-        fields = list(asdict(next(iter(reference.values()))))
-        cursor = conn.execute(
+        if not reference:
+            fields = ["workspace_id", "snapshot_date"]
+        else:
+            fields = list(asdict(next(iter(reference.values()))))
+        cursor = conn.cursor()
+        set_json_loads(exact_json, cursor)  # llm_usage holds money: compared exactly
+        rows = cursor.execute(
             f"SELECT {', '.join(fields)} FROM public.{table}"
             " WHERE snapshot_date >= %s AND snapshot_date < %s",
             (start, end),
-        )
-        stored = {
-            (row[0], row[1]): {f: _exact(v) for f, v in zip(fields, row, strict=True)}
-            for row in cursor
-        }
-        assert stored == {key: asdict(row) for key, row in reference.items()}, table
-        checked += len(stored)
-    return checked
+        ).fetchall()
+        stored = {(row[0], row[1]): dict(zip(fields, row, strict=True)) for row in rows}
+        if len(stored) != len(rows):
+            problems.append(f"{table}: {len(rows) - len(stored)} duplicated (workspace, hour) rows")
+        wanted = {key: asdict(row) for key, row in reference.items()}
+        compared += len(wanted.keys() | stored.keys())
+        for key in sorted(wanted.keys() | stored.keys()):
+            if key not in stored:
+                problems.append(f"{table} {key}: missing")
+            elif key not in wanted:
+                problems.append(f"{table} {key}: not expected ({stored[key]})")
+            elif stored[key] != wanted[key]:
+                differing = {
+                    name: (stored[key][name], wanted[key][name])
+                    for name in wanted[key]
+                    if stored[key][name] != wanted[key][name]
+                }
+                problems.append(f"{table} {key}: stored vs expected {differing}")
+    return compared, problems
 
 
-def _exact(value):
-    """JSON numbers as Decimal (psycopg loads jsonb numbers as float) for exact comparisons."""
-    if isinstance(value, dict):
-        return {key: _exact(item) for key, item in value.items()}
-    if isinstance(value, float | int) and not isinstance(value, bool):
-        return Decimal(str(value))
-    return value
+def assert_snapshots_equal_truth(
+    conn, sandbox, start: datetime, end: datetime, workspaces_file=None
+) -> int:
+    """Every snapshot row of the window equals the reference computed from the sandbox's truth,
+    and no other row is there; the number of rows compared."""
+    directory = load_directory(workspaces_file or WORKSPACES_FILE)
+    compared, problems = snapshot_mismatches(
+        conn, sandbox.twilio_calls(start, end), sandbox.conversations(start, end), start, end,
+        directory,
+    )  # fmt: skip
+    assert problems == []
+    return compared

@@ -3,12 +3,15 @@
 from datetime import UTC, datetime
 
 import dagster as dg
+import pytest
 import yaml
 
 from simbiosia_pipeline.automation.sensors import budget_alert_sensor
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE, Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline_tests.support import materialize_pipeline
+
+pytestmark = pytest.mark.slow  # the whole graph over twelve hours before the alert
 
 NOW = datetime(2025, 10, 8, 18, 30, tzinfo=UTC)
 START, END = datetime(2025, 10, 8, 6, tzinfo=UTC), datetime(2025, 10, 8, 18, tzinfo=UTC)

@@ -15,7 +15,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from simbiosia_pipeline.automation.alerts import EmailSettings, send_alert
 from simbiosia_pipeline.automation.sensors import run_failure_alert_sensor
 from simbiosia_pipeline_tests.automation.test_alerts import FAKE_TOKEN, failed_run
-from simbiosia_pipeline_tests.local_servers import free_port
+from simbiosia_testing.local_servers import free_port
 
 SMTP_USER, SMTP_PASSWORD = "alerts", "smtp-pa55word-for-tests"
 # The test server takes the login without TLS (loopback only); aiosmtpd warns about exactly that.

@@ -23,6 +23,8 @@ from simbiosia_pipeline_tests.support import (
     range_tags,
 )
 
+pytestmark = pytest.mark.slow  # the pipeline over a day, then its history restated
+
 NOW = datetime(2025, 10, 9, 12, 30, tzinfo=UTC)
 START, END = datetime(2025, 10, 8, 6, tzinfo=UTC), datetime(2025, 10, 9, 6, tzinfo=UTC)
 HANDOVER = datetime(2025, 10, 8, 15, tzinfo=UTC)

@@ -23,8 +23,11 @@ from simbiosia_pipeline_tests.support import (
     materialize_raw,
 )
 
+pytestmark = pytest.mark.slow  # six hours at scale 1 built, then settled, in three tests
+
 T = datetime(2025, 10, 8, 12, 5, tzinfo=UTC)
 START, END = T.replace(minute=0) - timedelta(hours=6), T.replace(minute=0)
+SETTLING = SandboxConfig(seed=3, scale=1.0, now=T)  # a day whose last hours are still settling
 
 
 def unsettled(conn) -> int:
@@ -58,12 +61,8 @@ def truth_unsettled(sandbox) -> int:
     return calls + conversations
 
 
-@pytest.fixture
-def sandbox():
-    return Sandbox(SandboxConfig(seed=3, scale=1.0, now=T))
-
-
-def test_sensor_requests_unsettled_hours_until_the_tables_equal_the_truth(sandbox, warehouse_env):
+def test_sensor_requests_unsettled_hours_until_the_tables_equal_the_truth(warehouse_env):
+    sandbox = Sandbox(SETTLING)  # its own: the test moves the clock
     sensor = settlement_sensor(HOURLY_JOB, clock=sandbox.now)
     with start_sandbox_server(sandbox) as server, dg.instance_for_test() as instance:
         materialize_pipeline(server.url, START, END)
@@ -136,7 +135,7 @@ def test_unanswered_calls_never_hold_settlement_back(warehouse_env, capsys):
     """Unanswered calls keep `price: null` for good, as on real accounts: they are settled at 0,
     so no hour is re-requested for them, the settlement-age check passes once everything else
     has settled, and the report's pending column counts only what may still change."""
-    sandbox = Sandbox(SandboxConfig(seed=3, scale=1.0, now=T))
+    sandbox = Sandbox(SETTLING)  # its own: the test moves the clock
     sensor = settlement_sensor(HOURLY_JOB, clock=sandbox.now)
     with start_sandbox_server(sandbox) as server, dg.instance_for_test() as instance:
 

@@ -19,8 +19,8 @@ from simbiosia_pipeline.sandbox import WORKSPACES_FILE, Sandbox, SandboxConfig, 
 from simbiosia_pipeline.warehouse.roles import grant_dashboard_role
 from simbiosia_pipeline.workspaces import load_directory
 from simbiosia_pipeline_tests.backoffice import truth
-from simbiosia_pipeline_tests.local_servers import ADMIN_URL, create_database, drop_database
 from simbiosia_pipeline_tests.support import materialize_pipeline
+from simbiosia_testing.local_servers import ADMIN_URL, create_database, drop_database
 
 ZONE = ZoneInfo("Europe/Madrid")
 # Local days: Sunday 26 October 2025 (clocks back: 25 hours), Friday 31 October, and Saturday

@@ -27,7 +27,7 @@ from simbiosia_pipeline_tests.backoffice.test_pages import (
     TABLE_COLUMNS,
     phone_calls_of,
 )
-from simbiosia_pipeline_tests.local_servers import free_port
+from simbiosia_testing.local_servers import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -28,7 +28,7 @@ from simbiosia_pipeline_tests.backoffice.conftest import (
     LAST_OF_OCTOBER,
     ZONE,
 )
-from simbiosia_pipeline_tests.local_servers import create_database, drop_database, free_port
+from simbiosia_testing.local_servers import create_database, drop_database, free_port
 
 TODAY = FIRST_OF_NOVEMBER  # the conftest's clock, in Madrid
 LAST_7 = (TODAY - timedelta(days=6), TODAY)

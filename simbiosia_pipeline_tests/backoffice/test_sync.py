@@ -14,8 +14,8 @@ from simbiosia_pipeline.backoffice.dagster_api import RECENT_RUNS
 from simbiosia_pipeline.sandbox import Sandbox, start_sandbox_server
 from simbiosia_pipeline_tests.backoffice.conftest import SANDBOX
 from simbiosia_pipeline_tests.backoffice.test_pages import on_page, open_app
-from simbiosia_pipeline_tests.e2e.dagster_services import dagster_services
-from simbiosia_pipeline_tests.local_servers import create_database, drop_database
+from simbiosia_testing.dagster_services import dagster_services
+from simbiosia_testing.local_servers import create_database, drop_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 LATEST_CLOSED_HOUR = "2025-11-01-15:00"  # the sandbox's clock stands at 16:10 UTC

@@ -8,13 +8,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
+from simbiosia_pipeline.sandbox import SandboxConfig
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline_tests.support import (
     assert_raw_equals_truth,
     assert_snapshots_equal_truth,
     materialize_pipeline,
 )
+
+pytestmark = pytest.mark.slow  # the whole graph over three days
 
 NOW = datetime(2025, 10, 3, 9, 20, tzinfo=UTC)
 # Three days across the 2025-10-01 handover of +34881193139 from workspace 4 to 5, ending in
@@ -23,13 +25,14 @@ START, END = datetime(2025, 9, 30, 6, tzinfo=UTC), datetime(2025, 10, 3, 9, tzin
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    return Sandbox(SandboxConfig(seed=17, scale=0.6, now=NOW))
+def sandbox_config() -> SandboxConfig:
+    return SandboxConfig(seed=17, scale=0.6, now=NOW)
 
 
-def test_snapshots_equal_the_reference_computed_from_the_truth(sandbox, warehouse_env):
-    with start_sandbox_server(sandbox) as server:
-        materialize_pipeline(server.url, START, END)
+def test_snapshots_equal_the_reference_computed_from_the_truth(
+    sandbox, sandbox_server, warehouse_env
+):
+    materialize_pipeline(sandbox_server.url, START, END)
     with connect(warehouse_env) as conn:
         records = assert_raw_equals_truth(conn, sandbox, START, END)
         rows = assert_snapshots_equal_truth(conn, sandbox, START, END)

@@ -15,13 +15,13 @@ from simbiosia_pipeline.sandbox import (
 )
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.workspaces import load_directory, write_directory
-from simbiosia_pipeline_tests.e2e.dagster_services import GraphQL, dagster_services
-from simbiosia_pipeline_tests.local_servers import create_database, drop_database
 from simbiosia_pipeline_tests.support import (
     assert_raw_equals_truth,
     assert_snapshots_equal_truth,
     sandbox_stats,
 )
+from simbiosia_testing.dagster_services import GraphQL, dagster_services
+from simbiosia_testing.local_servers import create_database, drop_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 

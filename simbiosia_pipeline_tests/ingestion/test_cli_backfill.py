@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
+from simbiosia_pipeline.sandbox import SandboxConfig
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline_tests.support import assert_raw_equals_truth
+
+pytestmark = pytest.mark.slow  # backfills as subprocesses, each importing the code location
 
 BIN = Path(sys.executable).parent
 NOW = datetime(2025, 10, 9, 6, 30, tzinfo=UTC)
@@ -18,21 +20,20 @@ START, END = datetime(2025, 10, 7, 22, tzinfo=UTC), datetime(2025, 10, 8, 2, tzi
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    return Sandbox(SandboxConfig(seed=5, scale=0.5, now=NOW))
+def sandbox_config() -> SandboxConfig:
+    return SandboxConfig(seed=5, scale=0.5, now=NOW)
 
 
 @pytest.fixture
-def cli_env(sandbox, warehouse_env, tmp_path):
-    with start_sandbox_server(sandbox) as server:
-        yield {
-            **os.environ,
-            "SIMBIOSIA_DATABASE_URL": warehouse_env,
-            "SIMBIOSIA_HOME": str(tmp_path / "home"),
-            "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-            "TWILIO_API_BASE_URL": server.url,
-            "ELEVENLABS_API_BASE_URL": server.url,
-        }
+def cli_env(sandbox_server, warehouse_env, tmp_path):
+    return {
+        **os.environ,
+        "SIMBIOSIA_DATABASE_URL": warehouse_env,
+        "SIMBIOSIA_HOME": str(tmp_path / "home"),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "TWILIO_API_BASE_URL": sandbox_server.url,
+        "ELEVENLABS_API_BASE_URL": sandbox_server.url,
+    }
 
 
 def run(command: list[str], env: dict) -> subprocess.CompletedProcess:

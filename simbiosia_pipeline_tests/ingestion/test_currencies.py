@@ -24,6 +24,8 @@ from simbiosia_pipeline_tests.support import (
     materialize_raw,
 )
 
+pytestmark = pytest.mark.slow  # whole-pipeline runs of six hours for accounts in other currencies
+
 RATE_CHANGE = datetime(2025, 10, 2, tzinfo=UTC)
 START, END = RATE_CHANGE - timedelta(hours=3), RATE_CHANGE + timedelta(hours=3)
 NOW = datetime(2025, 10, 6, 12, tzinfo=UTC)  # days later: every answered call is priced

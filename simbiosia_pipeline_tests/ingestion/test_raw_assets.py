@@ -8,7 +8,7 @@ import pytest
 
 from simbiosia_pipeline.assets.raw import RECORDS_ADDED, elevenlabs_conversations
 from simbiosia_pipeline.assets.raw_checks import SETTLED_IN_TIME
-from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
+from simbiosia_pipeline.sandbox import SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline_tests.support import (
     assert_raw_equals_truth,
@@ -25,18 +25,12 @@ START, END = datetime(2025, 10, 6, 20, tzinfo=UTC), datetime(2025, 10, 9, 6, tzi
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    return Sandbox(SandboxConfig(seed=11, scale=0.5, now=NOW))
+def sandbox_config() -> SandboxConfig:
+    return SandboxConfig(seed=11, scale=0.5, now=NOW)
 
 
-@pytest.fixture(scope="module")
-def server(sandbox):
-    with start_sandbox_server(sandbox) as running:
-        yield running
-
-
-def test_multi_day_range_equals_the_ground_truth(server, sandbox, warehouse_env):
-    materialize_raw(server.url, START, END)
+def test_multi_day_range_equals_the_ground_truth(sandbox_server, sandbox, warehouse_env):
+    materialize_raw(sandbox_server.url, START, END)
     with connect(warehouse_env) as conn:
         checked = assert_raw_equals_truth(conn, sandbox, START, END)
         unsettled = conn.execute(
@@ -47,10 +41,10 @@ def test_multi_day_range_equals_the_ground_truth(server, sandbox, warehouse_env)
 
 
 def test_records_unsettled_past_the_max_age_warn_without_blocking(
-    server, warehouse_env, monkeypatch
+    sandbox_server, warehouse_env, monkeypatch
 ):
     # The sandbox's records are from 2025: against today's clock every unsettled one is overdue.
-    run = materialize_raw(server.url, START, END)
+    run = materialize_raw(sandbox_server.url, START, END)
     with connect(warehouse_env) as conn:
         # pending: a null price on a call that was not left unanswered (those are settled at 0)
         unpriced_calls = conn.execute(
@@ -75,7 +69,7 @@ def test_records_unsettled_past_the_max_age_warn_without_blocking(
 
     # With a max age reaching back before the records, nothing is overdue.
     monkeypatch.setenv("SIMBIOSIA_SETTLE_MAX_AGE", "3650d")
-    verdicts = _settlement_verdicts(materialize_raw(server.url, START, END))
+    verdicts = _settlement_verdicts(materialize_raw(sandbox_server.url, START, END))
     assert all(v.passed and v.metadata["overdue_records"].value == 0 for v in verdicts.values())
 
 
@@ -87,13 +81,13 @@ def _settlement_verdicts(run) -> dict:
     }
 
 
-def test_one_hour_and_rerun_is_idempotent(server, sandbox, warehouse_env):
+def test_one_hour_and_rerun_is_idempotent(sandbox_server, sandbox, warehouse_env):
     hour = datetime(2025, 10, 8, 10, tzinfo=UTC)
-    first_run = materialize_raw(server.url, hour, hour + timedelta(hours=1))
+    first_run = materialize_raw(sandbox_server.url, hour, hour + timedelta(hours=1))
     with connect(warehouse_env) as conn:
         checked = assert_raw_equals_truth(conn, sandbox, hour, hour + timedelta(hours=1))
         first = _table_contents(conn)
-    rerun = materialize_raw(server.url, hour, hour + timedelta(hours=1))
+    rerun = materialize_raw(sandbox_server.url, hour, hour + timedelta(hours=1))
     with connect(warehouse_env) as conn:
         assert _table_contents(conn) == first
         # Nothing outside the hour was written.
@@ -103,15 +97,15 @@ def test_one_hour_and_rerun_is_idempotent(server, sandbox, warehouse_env):
     assert _records_added(rerun) == {"raw/twilio_calls": 0, "raw/elevenlabs_conversations": 0}
 
 
-def test_ranged_run_equals_the_same_hours_run_one_by_one(server, warehouse_env):
+def test_ranged_run_equals_the_same_hours_run_one_by_one(sandbox_server, warehouse_env):
     start = datetime(2025, 10, 7, 22, tzinfo=UTC)
     end = start + timedelta(hours=4)
     for hour in range(4):
         at = start + timedelta(hours=hour)
-        materialize_raw(server.url, at, at + timedelta(hours=1))
+        materialize_raw(sandbox_server.url, at, at + timedelta(hours=1))
     with connect(warehouse_env) as conn:
         one_by_one = _table_contents(conn)
-    materialize_raw(server.url, start, end)
+    materialize_raw(sandbox_server.url, start, end)
     with connect(warehouse_env) as conn:
         assert _table_contents(conn) == one_by_one
 

@@ -30,9 +30,12 @@ from simbiosia_pipeline.sandbox import WORKSPACES_FILE, Sandbox, SandboxConfig, 
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline_tests import expected
-from simbiosia_pipeline_tests.automation.conftest import WebhookReceiver
-from simbiosia_pipeline_tests.local_servers import create_database, drop_database
 from simbiosia_pipeline_tests.support import TEST_INSTANCE, materialize_pipeline, sandbox_apis
+from simbiosia_pipeline_tests.webhook import WebhookReceiver
+from simbiosia_testing.local_servers import create_database, drop_database
+
+# Minutes: two days of pipeline runs for the module, every test re-reads a day, one a backfill.
+pytestmark = pytest.mark.slow
 
 DAY_1, DAY_2 = date(2025, 10, 1), date(2025, 10, 2)
 HISTORY_START = datetime(2025, 10, 1, tzinfo=UTC)
@@ -186,16 +189,9 @@ class Alerts:
 
 
 @pytest.fixture
-def alerts(billed) -> Iterator[Alerts]:
-    receiver = WebhookReceiver()
-    receiver.thread.start()
+def alerts(billed, webhook: WebhookReceiver) -> Alerts:
     # in memory: the sensor's cursor is a storage id, which run-sharded SQLite storage refuses
-    instance = dg.DagsterInstance.ephemeral()
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("SIMBIOSIA_ALERT_WEBHOOK_URL", receiver.url)
-        yield Alerts(receiver, instance)
-    receiver.server.shutdown()
-    receiver.server.server_close()
+    return Alerts(webhook, dg.DagsterInstance.ephemeral())
 
 
 def statuses(rows: dict) -> dict[tuple, str]:

@@ -10,8 +10,8 @@ import pytest
 
 from simbiosia_pipeline.instance import apply_pool_limits
 from simbiosia_pipeline.settings import PROJECT_DIR
-from simbiosia_pipeline_tests.local_servers import create_database, drop_database
 from simbiosia_pipeline_tests.reliability import ledger
+from simbiosia_testing.local_servers import create_database, drop_database
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ Both listen on 127.0.0.1 only, on a free port, from a thread of their own (aioht
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import zlib
 from collections.abc import Callable
@@ -192,6 +193,7 @@ class Stranger(_Server):
 # --- rewrites ---------------------------------------------------------------------------------
 
 
+@functools.cache  # seconds of compression: once, and only for a test that serves it
 def gzip_bomb(megabytes: int = 256) -> bytes:
     """``megabytes`` of zeros, gzip-compressed (about a thousandth of the size)."""
     compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)

@@ -119,7 +119,7 @@ def window_runs(draw) -> list[Window]:
 
 @pytest.fixture(scope="module")
 def raw_database():
-    from simbiosia_pipeline_tests.local_servers import create_database, drop_database
+    from simbiosia_testing.local_servers import create_database, drop_database
 
     url = create_database()
     with connect(url) as conn:

@@ -20,6 +20,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import pytest
 
 from simbiosia_pipeline.assets.raw import BULK_TAG, HOURS_CHANGED, twilio_calls
 from simbiosia_pipeline.automation.lookback import lookback_restatement_sensor
@@ -31,10 +32,11 @@ from simbiosia_pipeline_tests.reliability.truth import (
     SANDBOX_DIRECTORY,
     load_directory_asset,
     pipeline_resources,
-    snapshot_mismatches,
     verify_against_truth,
 )
-from simbiosia_pipeline_tests.support import range_tags
+from simbiosia_pipeline_tests.support import range_tags, snapshot_mismatches
+
+pytestmark = pytest.mark.slow  # two hours ingested and built, then restated
 
 SID = "CA7dbff2aa0cb6e44e4418830637b4a6ff"
 H15 = datetime(2025, 8, 11, 15, tzinfo=UTC)

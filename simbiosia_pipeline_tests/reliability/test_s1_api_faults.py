@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
+from simbiosia_pipeline.sandbox import SandboxConfig, start_sandbox_server
 from simbiosia_pipeline_tests.reliability.control import SandboxControl
 from simbiosia_pipeline_tests.reliability.truth import (
     build_snapshots,
@@ -27,6 +27,8 @@ from simbiosia_pipeline_tests.reliability.truth import (
     run_ids,
     verify_against_truth,
 )
+
+pytestmark = pytest.mark.slow  # a 30-hour backfill through every fault, then a storm
 
 NOW = datetime(2025, 10, 9, 6, 30, tzinfo=UTC)
 START, END = datetime(2025, 10, 7, 20, tzinfo=UTC), datetime(2025, 10, 9, 2, tzinfo=UTC)
@@ -55,8 +57,8 @@ REQUIRED = {"500", "503", "reset", "truncate", "hang", "duplicate", "cursor_expi
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Sandbox:
-    return Sandbox(SandboxConfig(seed=31, scale=0.4, now=NOW))
+def sandbox_config() -> SandboxConfig:
+    return SandboxConfig(seed=31, scale=0.4, now=NOW)
 
 
 def test_backfill_through_every_api_fault_equals_the_truth(sandbox, warehouse_env, instance):

@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import pytest
 
 from simbiosia_pipeline.automation.sensors import settlement_sensor
 from simbiosia_pipeline.definitions import HOURLY_JOB
@@ -31,6 +32,8 @@ from simbiosia_pipeline_tests.reliability.truth import (
     run_ids,
     verify_against_truth,
 )
+
+pytestmark = pytest.mark.slow  # ingestion and dbt builds before and after the late costs
 
 T = datetime(2025, 10, 8, 12, 5, tzinfo=UTC)
 LATER = T + timedelta(hours=8)

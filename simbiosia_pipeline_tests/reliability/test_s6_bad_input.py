@@ -42,16 +42,18 @@ from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
-from simbiosia_pipeline_tests.local_servers import create_database, drop_database, free_port
 from simbiosia_pipeline_tests.reliability.truth import (
     failure_text,
     load_directory_asset,
     materialize_window,
-    raw_mismatches,
     step_retries,
     verify_against_truth,
 )
 from simbiosia_pipeline_tests.support import materialize_raw
+from simbiosia_testing.local_servers import create_database, drop_database, free_port
+from simbiosia_testing.truth import WindowTruth, raw_mismatches
+
+pytestmark = pytest.mark.slow  # a window built, then bad input each run
 
 NOW = datetime(2025, 10, 9, 6, 30, tzinfo=UTC)
 START, END = datetime(2025, 10, 8, 9, tzinfo=UTC), datetime(2025, 10, 8, 12, tzinfo=UTC)
@@ -175,8 +177,7 @@ def loaded(tmp_path_factory) -> Iterator[str]:
 
 def raw_problems(url: str) -> list[str]:
     with connect(url) as conn:
-        calls, conversations = BASE.twilio_calls(START, END), BASE.conversations(START, END)
-        return raw_mismatches(conn, calls, conversations, START, END)
+        return raw_mismatches(conn, WindowTruth.of(BASE, START, END))
 
 
 # --- stored, with a documented outcome -------------------------------------------------------

@@ -19,16 +19,14 @@ Also: the webserver that ``make ui`` starts (``simbiosia ui``) listens on 127.0.
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dagster as dg
@@ -45,7 +43,6 @@ from simbiosia_pipeline.automation.sensors import (
 )
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.settings import PROJECT_DIR
-from simbiosia_pipeline_tests.local_servers import create_database, drop_database, free_port
 from simbiosia_pipeline_tests.reliability.control import SandboxControl
 from simbiosia_pipeline_tests.reliability.processes import start_backfill, wait_until
 from simbiosia_pipeline_tests.reliability.truth import (
@@ -53,6 +50,8 @@ from simbiosia_pipeline_tests.reliability.truth import (
     materialize_window,
     verify_against_truth,
 )
+from simbiosia_pipeline_tests.webhook import WebhookReceiver
+from simbiosia_testing.local_servers import create_database, drop_database, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -84,28 +83,6 @@ def with_password(url: str, password: str) -> str:
 
 def leaks(where: str, text: str) -> list[str]:
     return [f"{name} in {where}" for name, value in secrets().items() if value in text]
-
-
-class WebhookReceiver:
-    """Records what the alerts POST, on 127.0.0.1."""
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                receiver.texts.append(json.loads(body)["text"])
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 @pytest.fixture
@@ -142,7 +119,7 @@ def files_under(directory: Path) -> dict[str, str]:
 
 
 def test_secrets_appear_in_no_log_metadata_event_or_alert(
-    warehouse_env, dagster_storage, tmp_path, monkeypatch, instance
+    warehouse_env, dagster_storage, tmp_path, monkeypatch, instance, webhook
 ):
     sandbox = Sandbox(
         SandboxConfig(
@@ -154,7 +131,6 @@ def test_secrets_appear_in_no_log_metadata_event_or_alert(
             elevenlabs_api_key=CREDENTIALS["ELEVENLABS_API_KEY"],
         )
     )
-    webhook = WebhookReceiver()
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()
     shutil.copyfile(PROJECT_DIR / "dagster.yaml", dagster_home / "dagster.yaml")
@@ -334,19 +310,11 @@ UNPARSEABLE = "user=postgres password='SECRET-unclosed-8h dbname=x"  # the quote
 WEBHOOK_SECRET = "T0SECRET/B0SECRET/hook-SECRET-7g"
 
 
-class RefusingWebhook(WebhookReceiver):
+@pytest.fixture
+def refusing_webhook() -> Iterator[WebhookReceiver]:
     """A webhook that answers 500 to every alert (its URL is the secret: it authorises posts)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.server.RequestHandlerClass.do_POST = _answer_500
-        self.url = f"http://127.0.0.1:{self.server.server_port}/services/{WEBHOOK_SECRET}"
-
-
-def _answer_500(handler) -> None:
-    handler.rfile.read(int(handler.headers.get("content-length", 0)))
-    handler.send_response(500)
-    handler.end_headers()
+    with WebhookReceiver(path=f"/services/{WEBHOOK_SECRET}", status=500) as receiver:
+        yield receiver
 
 
 def address_leaks(where: str, text: str) -> list[str]:
@@ -358,11 +326,11 @@ def address_leaks(where: str, text: str) -> list[str]:
 
 
 def test_s7b_no_address_form_nor_the_webhook_leaks_from_failing_runs(
-    warehouse_env, dagster_storage, tmp_path, monkeypatch, caplog
+    warehouse_env, dagster_storage, tmp_path, monkeypatch, caplog, refusing_webhook
 ):
     caplog.set_level(logging.DEBUG)
+    webhook = refusing_webhook
     sandbox = Sandbox(SandboxConfig(seed=97, scale=0.4, now=NOW))
-    webhook = RefusingWebhook()
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()
     shutil.copyfile(PROJECT_DIR / "dagster.yaml", dagster_home / "dagster.yaml")

@@ -33,13 +33,15 @@ from psycopg.rows import dict_row
 
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.roles import DASHBOARD_READS, DASHBOARD_READS_WHEN_BUILT
-from simbiosia_pipeline_tests.local_servers import ADMIN_URL
 from simbiosia_pipeline_tests.reliability.truth import (
     load_directory_asset,
     materialize_window,
     pipeline_resources,
     verify_against_truth,
 )
+from simbiosia_testing.local_servers import ADMIN_URL
+
+pytestmark = pytest.mark.slow  # a window ingested and built for the role to read
 
 NOW = datetime(2025, 10, 9, 6, 30, tzinfo=UTC)
 START, END = datetime(2025, 10, 8, 8, tzinfo=UTC), datetime(2025, 10, 8, 14, tzinfo=UTC)

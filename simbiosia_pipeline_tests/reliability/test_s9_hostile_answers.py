@@ -39,18 +39,20 @@ from simbiosia_pipeline.sandbox.credentials import (
 )
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
-from simbiosia_pipeline_tests.local_servers import create_database, drop_database
 from simbiosia_pipeline_tests.reliability import proxy as hostile
 from simbiosia_pipeline_tests.reliability.proxy import Rule
 from simbiosia_pipeline_tests.reliability.truth import (
     failure_text,
     load_directory_asset,
     materialize_window,
-    raw_mismatches,
     step_retries,
     verify_against_truth,
 )
 from simbiosia_pipeline_tests.support import materialize_raw, range_tags, sandbox_apis
+from simbiosia_testing.local_servers import create_database, drop_database
+from simbiosia_testing.truth import WindowTruth, raw_mismatches
+
+pytestmark = pytest.mark.slow  # a window built, then 30 hostile answers each run
 
 NOW = datetime(2025, 10, 9, 6, 30, tzinfo=UTC)
 START, END = datetime(2025, 10, 8, 9, tzinfo=UTC), datetime(2025, 10, 8, 12, tzinfo=UTC)
@@ -98,9 +100,7 @@ def proxy(world: World) -> Iterator[hostile.RewritingProxy]:
 
 def raw_problems(world: World) -> list[str]:
     with connect(world.url) as conn:
-        return raw_mismatches(
-            conn, SANDBOX.twilio_calls(START, END), SANDBOX.conversations(START, END), START, END
-        )
+        return raw_mismatches(conn, WindowTruth.of(SANDBOX, START, END))
 
 
 def run(world: World, asset, **overrides) -> dg.ExecuteInProcessResult:
@@ -198,7 +198,7 @@ HOSTILE = [
                          hostile.redirect_to(_stranger_url(), 307)),
             ("HTTP 307", "not followed")),
     Hostile("ElevenLabs detail gzip bomb", elevenlabs_conversations,
-            lambda: Rule(hostile.elevenlabs_detail(CONVERSATION), hostile.gzipped(BOMB)),
+            lambda: Rule(hostile.elevenlabs_detail(CONVERSATION), _gzip_bomb()),
             (CONVERSATION, "too large", "once decompressed")),
     Hostile("ElevenLabs listing trickling past the deadline", elevenlabs_conversations,
             lambda: Rule(hostile.elevenlabs_list, hostile.trickled(0.05)),
@@ -249,7 +249,7 @@ HOSTILE = [
             lambda: Rule(hostile.twilio_list, hostile.redirect_to(_stranger_url())),
             ("HTTP 302", "redirect to 127.0.0.1", "not followed")),
     Hostile("Twilio gzip bomb", twilio_calls,
-            lambda: Rule(hostile.twilio_list, hostile.gzipped(BOMB)),
+            lambda: Rule(hostile.twilio_list, _gzip_bomb()),
             ("too large", "once decompressed")),
     Hostile("Twilio listing trickling past the deadline", twilio_calls,
             lambda: Rule(hostile.twilio_list, hostile.trickled(0.05)),
@@ -275,8 +275,11 @@ HOSTILE = [
             lambda: Rule(lambda request: False, hostile.body({})),
             ("SIMBIOSIA_ELEVENLABS_CONCURRENCY=65", "1..64"), (("elevenlabs_concurrency", 65),)),
 ]  # fmt: skip
-BOMB = hostile.gzip_bomb(256)
 _STRANGER: list[str] = []
+
+
+def _gzip_bomb():
+    return hostile.gzipped(hostile.gzip_bomb())
 
 
 def _stranger_url() -> str:

@@ -3,9 +3,11 @@
 ``verify_against_truth`` compares a window of the warehouse with the sandbox's ground truth:
 
 * raw: the same ids (none lost, none extra, none twice), every payload equal to what the API
-  serves, and the Decimal sums of Twilio prices and ElevenLabs credits equal to the cent;
+  serves, and the Decimal sums of Twilio prices and ElevenLabs credits equal to the cent
+  (``simbiosia_testing.truth``, the comparison the benchmarks make too);
 * snapshots: every ``twilio_snapshots`` / ``elevenlabs_snapshots`` row of the window equal to
-  the independent reference of ``expected.py`` computed from the same truth, and no other row.
+  the independent reference of ``expected.py`` computed from the same truth, and no other row
+  (``support.snapshot_mismatches``).
 
 It records the scenario's summary line (``ledger.py``) before it asserts, so a failing scenario
 shows in the table with its mismatch count.
@@ -13,39 +15,31 @@ shows in the table with its mismatch count.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
 from datetime import datetime
-from decimal import Decimal
 
 import dagster as dg
-from psycopg.types.json import set_json_loads
 
 from simbiosia_pipeline.assets.directory import workspace_directory
 from simbiosia_pipeline.assets.raw import BULK_TAG
 from simbiosia_pipeline.dbt.assets import hourly_cost_models
-from simbiosia_pipeline.dbt.resources import dbt_resource
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE
-from simbiosia_pipeline.sources.records import without_transcript
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.workspaces import Directory, load_directory
-from simbiosia_pipeline_tests import expected
 from simbiosia_pipeline_tests.reliability import ledger
 from simbiosia_pipeline_tests.support import (
+    DBT,
     RAW_ASSETS,
     range_tags,
     sandbox_apis,
-    stored_sums,
-    truth_sums,
+    snapshot_mismatches,
 )
+from simbiosia_testing.truth import WindowTruth, raw_mismatches
 
 SANDBOX_DIRECTORY = load_directory(WORKSPACES_FILE)
-# One dbt resource for the session: each instance asks `dbt --version` once, which costs seconds.
-DBT = dbt_resource()
 SHOWN_MISMATCHES = 20
 
 # --- runs -----------------------------------------------------------------------------------
@@ -134,83 +128,6 @@ def run_ids(results: Sequence[dg.ExecuteInProcessResult]) -> list[str]:
 # --- the comparison -------------------------------------------------------------------------
 
 
-def raw_mismatches(conn, calls: list[dict], conversations: list[dict], start, end) -> list[str]:
-    """Differences between the raw tables' window and the records the API serves."""
-    problems: list[str] = []
-    truth_calls = {call["sid"]: call for call in calls}
-    truth_conversations = {
-        detail["conversation_id"]: without_transcript(detail) for detail in conversations
-    }
-    for table, key, column, truth in (
-        ("twilio_calls", "sid", "event_time", truth_calls),
-        ("elevenlabs_conversations", "conversation_id", "start_time", truth_conversations),
-    ):
-        rows = conn.execute(
-            f"SELECT {key}, payload FROM raw.{table} WHERE {column} >= %s AND {column} < %s",
-            (start, end),
-        ).fetchall()
-        stored_ids = Counter(row[0] for row in rows)
-        stored = dict(rows)
-        lost, extra = truth.keys() - stored.keys(), stored.keys() - truth.keys()
-        problems += [f"raw.{table}: {i} stored {n} times" for i, n in stored_ids.items() if n > 1]
-        problems += [f"raw.{table}: {i} lost" for i in sorted(lost)]
-        problems += [f"raw.{table}: {i} not in the source" for i in sorted(extra)]
-        problems += [
-            f"raw.{table}: {i} differs from the source"
-            for i in sorted(truth.keys() & stored.keys())
-            if stored[i] != truth[i]
-        ]
-    price_sum, credit_sum = stored_sums(conn, start, end)
-    truth_prices, truth_credits = truth_sums(calls, conversations)
-    if price_sum != truth_prices:
-        problems.append(f"Σ Twilio price {price_sum} != {truth_prices}")
-    if credit_sum != truth_credits:
-        problems.append(f"Σ ElevenLabs credits {credit_sum} != {truth_credits}")
-    return problems
-
-
-def snapshot_mismatches(
-    conn, calls: list[dict], conversations: list[dict], start, end, directory: Directory
-) -> tuple[int, list[str]]:
-    """Rows compared and differences between the snapshot tables' window and the reference."""
-    problems: list[str] = []
-    compared = 0
-    for table, reference in (
-        ("twilio_snapshots", expected.twilio_snapshots(calls, directory)),
-        ("elevenlabs_snapshots", expected.elevenlabs_snapshots(conversations, directory)),
-    ):
-        if not reference:
-            fields = ["workspace_id", "snapshot_date"]
-        else:
-            fields = list(asdict(next(iter(reference.values()))))
-        cursor = conn.cursor()
-        # llm_usage holds money: JSON numbers as Decimal, compared exactly with the reference
-        set_json_loads(lambda text: json.loads(text, parse_float=Decimal), cursor)
-        rows = cursor.execute(
-            f"SELECT {', '.join(fields)} FROM public.{table}"
-            " WHERE snapshot_date >= %s AND snapshot_date < %s",
-            (start, end),
-        ).fetchall()
-        stored = {(row[0], row[1]): dict(zip(fields, row, strict=True)) for row in rows}
-        if len(stored) != len(rows):
-            problems.append(f"{table}: {len(rows) - len(stored)} duplicated (workspace, hour) rows")
-        wanted = {key: asdict(row) for key, row in reference.items()}
-        compared += len(wanted.keys() | stored.keys())
-        for key in sorted(wanted.keys() | stored.keys()):
-            if key not in stored:
-                problems.append(f"{table} {key}: missing")
-            elif key not in wanted:
-                problems.append(f"{table} {key}: not expected ({stored[key]})")
-            elif stored[key] != wanted[key]:
-                differing = {
-                    name: (stored[key][name], wanted[key][name])
-                    for name in wanted[key]
-                    if stored[key][name] != wanted[key][name]
-                }
-                problems.append(f"{table} {key}: stored vs expected {differing}")
-    return compared, problems
-
-
 def verify_against_truth(
     database_url: str,
     sandbox,
@@ -233,7 +150,7 @@ def verify_against_truth(
     calls = sandbox.twilio_calls(start, end)
     conversations = sandbox.conversations(start, end)
     with connect(database_url) as conn:
-        problems = raw_mismatches(conn, calls, conversations, start, end)
+        problems = raw_mismatches(conn, WindowTruth.served(start, end, calls, conversations))
         rows = 0
         if snapshots:
             rows, snapshot_problems = snapshot_mismatches(

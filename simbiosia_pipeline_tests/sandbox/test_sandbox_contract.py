@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -60,19 +59,8 @@ def test_the_copied_schemas_validate_the_specs_own_examples():
 # --- Twilio ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def box() -> Sandbox:
-    return Sandbox(SandboxConfig(now=NOW))
-
-
-@pytest.fixture(scope="module")
-def served(box: Sandbox) -> Iterator[str]:
-    with start_sandbox_server(box) as server:
-        yield server.url
-
-
-def test_twilio_list_pages_and_calls_match_the_spec(served, box):
-    with httpx.Client(base_url=served, auth=TWILIO_AUTH, timeout=10) as http:
+def test_twilio_list_pages_and_calls_match_the_spec(sandbox_server, sandbox):
+    with httpx.Client(base_url=sandbox_server.url, auth=TWILIO_AUTH, timeout=10) as http:
         url, params, pages = CALLS_PATH, {"StartTime>": "2026-01-14", "PageSize": 200}, 0
         while url:
             page = http.get(url, params=params).json()
@@ -86,7 +74,7 @@ def test_twilio_list_pages_and_calls_match_the_spec(served, box):
         assert one.status_code == 200
         assert_valid(TWILIO_CALL, one.json())
     # Every call of a day, in every state the clock shows (the same bytes the server sends).
-    calls = box.twilio_calls(NOW - timedelta(days=1), NOW)
+    calls = sandbox.twilio_calls(NOW - timedelta(days=1), NOW)
     for call in calls:
         assert_valid(TWILIO_CALL, call)
     statuses = {call["status"] for call in calls}
@@ -95,8 +83,8 @@ def test_twilio_list_pages_and_calls_match_the_spec(served, box):
     assert all("annotation" in call for call in calls)
 
 
-def test_twilio_errors_have_the_documented_shape(served):
-    with httpx.Client(base_url=served, timeout=10) as http:
+def test_twilio_errors_have_the_documented_shape(sandbox_server):
+    with httpx.Client(base_url=sandbox_server.url, timeout=10) as http:
         answers = {
             401: http.get(CALLS_PATH, auth=(ACCOUNT, "wrong")),
             404: http.get(call_path("CA" + "0" * 32), auth=TWILIO_AUTH),
@@ -114,8 +102,8 @@ def test_twilio_errors_have_the_documented_shape(served):
 # --- ElevenLabs ------------------------------------------------------------------------------
 
 
-def test_elevenlabs_list_pages_match_the_spec(served):
-    with httpx.Client(base_url=served, headers=ELEVENLABS_HEADERS, timeout=10) as http:
+def test_elevenlabs_list_pages_match_the_spec(sandbox_server):
+    with httpx.Client(base_url=sandbox_server.url, headers=ELEVENLABS_HEADERS, timeout=10) as http:
         for params in (
             {"page_size": 100},
             {"page_size": 5, "summary_mode": "include"},
@@ -133,8 +121,8 @@ def test_elevenlabs_list_pages_match_the_spec(served):
         assert_valid(ELEVENLABS_LIST, page.json())
 
 
-def test_elevenlabs_details_in_every_state_match_the_spec(box):
-    details = box.conversations(NOW - timedelta(days=1), NOW)
+def test_elevenlabs_details_in_every_state_match_the_spec(sandbox):
+    details = sandbox.conversations(NOW - timedelta(days=1), NOW)
     for detail in details:
         assert_valid(ELEVENLABS_DETAIL, detail)
         GetConversationResponseModel.model_validate(detail)  # the official SDK still reads it
@@ -165,8 +153,8 @@ def test_an_initiated_conversation_matches_the_spec():
     assert_valid(ELEVENLABS_LIST, {"conversations": listed, "has_more": False})
 
 
-def test_elevenlabs_errors_match_the_spec_or_the_documented_shape(served):
-    with httpx.Client(base_url=served, headers=ELEVENLABS_HEADERS, timeout=10) as http:
+def test_elevenlabs_errors_match_the_spec_or_the_documented_shape(sandbox_server):
+    with httpx.Client(base_url=sandbox_server.url, headers=ELEVENLABS_HEADERS, timeout=10) as http:
         invalid = [
             {"page_size": 101},
             {"call_start_after_unix": "yesterday"},
@@ -213,8 +201,8 @@ USAGE_PATH = f"/2010-04-01/Accounts/{ACCOUNT}/Usage/Records/Daily.json"
 ELEVENLABS_USAGE_PATH = "/v1/workspace/analytics/query/usage-by-product-over-time"
 
 
-def test_twilio_usage_record_pages_match_the_spec(served):
-    with httpx.Client(base_url=served, auth=TWILIO_AUTH, timeout=10) as http:
+def test_twilio_usage_record_pages_match_the_spec(sandbox_server):
+    with httpx.Client(base_url=sandbox_server.url, auth=TWILIO_AUTH, timeout=10) as http:
         url, params, records = USAGE_PATH, {"StartDate": "2026-01-10", "PageSize": 7}, []
         while url:
             page = http.get(url, params=params).json()
@@ -232,14 +220,14 @@ def test_twilio_usage_record_pages_match_the_spec(served):
         assert_valid(TWILIO_ERROR, refused.json())
 
 
-def test_elevenlabs_usage_matches_the_spec(served):
+def test_elevenlabs_usage_matches_the_spec(sandbox_server):
     body = {
         "start_time": int(datetime(2026, 1, 10, tzinfo=UTC).timestamp()) * 1000,
         "end_time": int(datetime(2026, 1, 14, tzinfo=UTC).timestamp()) * 1000,
         "interval_seconds": 86400,
         "group_by": ["product_type"],
     }
-    with httpx.Client(base_url=served, headers=ELEVENLABS_HEADERS, timeout=10) as http:
+    with httpx.Client(base_url=sandbox_server.url, headers=ELEVENLABS_HEADERS, timeout=10) as http:
         answer = http.post(ELEVENLABS_USAGE_PATH, json=body).json()
         assert_valid(ELEVENLABS_USAGE, answer)
         assert len(answer["rows"]) == 4

@@ -23,8 +23,8 @@ RECENT = (NOW - timedelta(hours=8), NOW)
 
 
 @pytest.fixture
-def client(server: SandboxServer) -> ElevenLabs:
-    return ElevenLabs(api_key=DEFAULT_ELEVENLABS_API_KEY, base_url=server.url)
+def client(sandbox_server: SandboxServer) -> ElevenLabs:
+    return ElevenLabs(api_key=DEFAULT_ELEVENLABS_API_KEY, base_url=sandbox_server.url)
 
 
 def unix(moment) -> int:
@@ -200,9 +200,9 @@ def test_detail_bytes_are_the_ground_truth(elevenlabs_http, sandbox: Sandbox):
         assert response.content == orjson.dumps(body)
 
 
-def test_authentication_failures(server: SandboxServer):
+def test_authentication_failures(sandbox_server: SandboxServer):
     expected = {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}}
-    with httpx.Client(base_url=server.url) as plain:
+    with httpx.Client(base_url=sandbox_server.url) as plain:
         for headers in ({}, {"xi-api-key": "sk_wrong"}):
             response = plain.get(CONVERSATIONS_PATH, headers=headers)
             assert response.status_code == 401
@@ -210,8 +210,8 @@ def test_authentication_failures(server: SandboxServer):
             assert "sk_wrong" not in response.text
 
 
-def test_sdk_raises_on_bad_key(server: SandboxServer):
-    client = ElevenLabs(api_key="sk_wrong", base_url=server.url)
+def test_sdk_raises_on_bad_key(sandbox_server: SandboxServer):
+    client = ElevenLabs(api_key="sk_wrong", base_url=sandbox_server.url)
     with pytest.raises(ApiError) as raised:
         client.conversational_ai.conversations.list()
     assert raised.value.status_code == 401

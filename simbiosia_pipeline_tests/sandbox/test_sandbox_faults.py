@@ -31,36 +31,13 @@ from simbiosia_pipeline.sandbox import (
 WINDOW = (NOW - timedelta(hours=6), NOW)
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Sandbox:
-    return Sandbox(SandboxConfig(now=NOW))
-
-
-@pytest.fixture(scope="module")
-def server(sandbox: Sandbox) -> Iterator[SandboxServer]:
-    with start_sandbox_server(sandbox) as running:
-        yield running
-
-
 @pytest.fixture
-def admin(server: SandboxServer) -> Iterator[httpx.Client]:
+def admin(sandbox_server: SandboxServer) -> Iterator[httpx.Client]:
     """Sets faults for one test; afterwards faults are off and stats are zero again."""
-    with httpx.Client(base_url=server.url, timeout=10) as client:
+    with httpx.Client(base_url=sandbox_server.url, timeout=10) as client:
         yield client
         client.put("/_sandbox/faults", json={}).raise_for_status()
         client.post("/_sandbox/stats/reset").raise_for_status()
-
-
-@pytest.fixture
-def twilio_http(server: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, auth=TWILIO_AUTH, timeout=10) as client:
-        yield client
-
-
-@pytest.fixture
-def elevenlabs_http(server: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers=ELEVENLABS_HEADERS, timeout=10) as client:
-        yield client
 
 
 def set_faults(admin: httpx.Client, **settings) -> None:
@@ -101,11 +78,11 @@ def test_jitter_varies_per_request_within_its_bound(admin, twilio_http, sandbox)
     assert max(durations) - min(durations) > 0.01
 
 
-def test_concurrency_limit_answers_429_at_once_with_retry_after(admin, server, sandbox):
+def test_concurrency_limit_answers_429_at_once_with_retry_after(admin, sandbox_server, sandbox):
     set_faults(admin, latency_ms=400, twilio_max_concurrency=2, retry_after_s=3)
     paths = [call_path(sid) for sid in sids(sandbox)[:6]]
     started = time.perf_counter()
-    responses = burst(server.url, paths, auth=TWILIO_AUTH)
+    responses = burst(sandbox_server.url, paths, auth=TWILIO_AUTH)
     assert time.perf_counter() - started < 2
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200, 200, 429, 429, 429, 429]
@@ -124,11 +101,13 @@ def test_concurrency_limit_answers_429_at_once_with_retry_after(admin, server, s
     assert stats["responses"]["twilio"] == {"200": 2, "429": 4}
 
 
-def test_elevenlabs_limit_and_no_retry_after(admin, server, sandbox):
+def test_elevenlabs_limit_and_no_retry_after(admin, sandbox_server, sandbox):
     set_faults(admin, latency_ms=400, elevenlabs_max_concurrency=1, retry_after=False)
     ids = [c["conversation_id"] for c in sandbox.conversation_summaries(*WINDOW)[:3]]
     responses = burst(
-        server.url, [f"{CONVERSATIONS_PATH}/{cid}" for cid in ids], headers=ELEVENLABS_HEADERS
+        sandbox_server.url,
+        [f"{CONVERSATIONS_PATH}/{cid}" for cid in ids],
+        headers=ELEVENLABS_HEADERS,
     )
     limited = [r for r in responses if r.status_code == 429]
     assert len(limited) == 2
@@ -163,13 +142,13 @@ def test_errors_are_transient_and_deterministic(admin, twilio_http, sandbox):
     assert attempts_until_success() == first
 
 
-def test_hang_answers_only_after_hang_seconds(admin, server, sandbox):
+def test_hang_answers_only_after_hang_seconds(admin, sandbox_server, sandbox):
     set_faults(admin, hang_rate=1.0, hang_seconds=0.6)
     path = call_path(sids(sandbox)[0])
-    impatient = httpx.Client(base_url=server.url, auth=TWILIO_AUTH, timeout=0.2)
+    impatient = httpx.Client(base_url=sandbox_server.url, auth=TWILIO_AUTH, timeout=0.2)
     with impatient, pytest.raises(httpx.ReadTimeout):
         impatient.get(path)
-    with httpx.Client(base_url=server.url, auth=TWILIO_AUTH, timeout=5) as patient:
+    with httpx.Client(base_url=sandbox_server.url, auth=TWILIO_AUTH, timeout=5) as patient:
         started = time.perf_counter()
         assert patient.get(path).status_code == 200
         assert time.perf_counter() - started >= 0.6
@@ -192,10 +171,10 @@ def test_reset_drops_the_connection_mid_body(admin, twilio_http):
     assert admin.get("/_sandbox/stats").json()["faults"]["reset"] == 1
 
 
-def test_duplicates_repeat_records_but_lose_none(admin, server, sandbox):
+def test_duplicates_repeat_records_but_lose_none(admin, sandbox_server, sandbox):
     set_faults(admin, duplicate_rate=1.0)
     client = Client(*TWILIO_AUTH)
-    client.api.base_url = server.url
+    client.api.base_url = sandbox_server.url
     day = NOW.replace(hour=0, minute=0) - timedelta(days=1)
     listed = [
         call.sid

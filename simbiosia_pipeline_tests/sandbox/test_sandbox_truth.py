@@ -50,8 +50,8 @@ def in_window(call: dict) -> bool:
     return WINDOW[0] <= rfc2822(call["start_time"] or call["date_created"]) < WINDOW[1]
 
 
-def test_ground_truth_is_what_the_api_serves_across_a_day_boundary(sandbox, server):
-    with httpx.Client(base_url=server.url, auth=TWILIO_AUTH) as twilio:
+def test_ground_truth_is_what_the_api_serves_across_a_day_boundary(sandbox, sandbox_server):
+    with httpx.Client(base_url=sandbox_server.url, auth=TWILIO_AUTH) as twilio:
         served = [
             call
             for day in ("2026-01-12", "2026-01-13")
@@ -63,7 +63,7 @@ def test_ground_truth_is_what_the_api_serves_across_a_day_boundary(sandbox, serv
         assert sorted(served, key=lambda c: c["sid"]) == sorted(truth, key=lambda c: c["sid"])
         for call in truth[:15]:
             assert twilio.get(call_path(call["sid"])).content == orjson.dumps(call)
-    with httpx.Client(base_url=server.url, headers=ELEVENLABS_HEADERS) as elevenlabs:
+    with httpx.Client(base_url=sandbox_server.url, headers=ELEVENLABS_HEADERS) as elevenlabs:
         assert list_conversations(elevenlabs, *WINDOW) == sandbox.conversation_summaries(*WINDOW)
         details = sandbox.conversations(*WINDOW)
         assert len(details) > 10

@@ -36,9 +36,9 @@ UNAUTHORIZED = {
 
 
 @pytest.fixture
-def client(server: SandboxServer) -> Client:
+def client(sandbox_server: SandboxServer) -> Client:
     twilio = Client(*TWILIO_AUTH)
-    twilio.api.base_url = server.url
+    twilio.api.base_url = sandbox_server.url
     return twilio
 
 
@@ -84,7 +84,7 @@ def sdk_view(call) -> tuple:
     )
 
 
-def test_sdk_lists_a_whole_day_through_several_pages(client, sandbox: Sandbox, server):
+def test_sdk_lists_a_whole_day_through_several_pages(client, sandbox: Sandbox, sandbox_server):
     calls = client.calls.list(
         start_time_after=DAY, start_time_before=DAY + timedelta(days=1), page_size=150
     )
@@ -207,7 +207,7 @@ def test_calls_that_have_not_started_sort_by_creation(sandbox: Sandbox):
     assert {call["status"] for call in calls} >= {"in-progress", "completed"}
 
 
-def test_authentication_failures(server: SandboxServer):
+def test_authentication_failures(sandbox_server: SandboxServer):
     other_account = "AC" + "f" * 32
     cases = [
         ({}, CALLS_PATH),
@@ -216,7 +216,7 @@ def test_authentication_failures(server: SandboxServer):
         ({"headers": {"Authorization": "Basic !!!"}}, CALLS_PATH),
         ({"headers": {"Authorization": "Bearer " + base64.b64encode(b"x").decode()}}, CALLS_PATH),
     ]
-    with httpx.Client(base_url=server.url) as plain:
+    with httpx.Client(base_url=sandbox_server.url) as plain:
         for options, path in cases:
             response = plain.get(path, **options)
             assert response.status_code == 401

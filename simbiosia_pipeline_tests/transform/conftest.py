@@ -25,8 +25,8 @@ from simbiosia_pipeline.dbt.resources import dbt_invocation, dbt_resource
 from simbiosia_pipeline.settings import Settings
 from simbiosia_pipeline.warehouse.schema import ensure_raw_schema
 from simbiosia_pipeline.workspaces import Directory, write_directory
-from simbiosia_pipeline_tests.local_servers import create_database, drop_database
 from simbiosia_pipeline_tests.transform.api_records import store_records
+from simbiosia_testing.local_servers import create_database, drop_database
 
 # The settings dbt runs with in these tests: the defaults (reporting in Europe/Madrid).
 DEFAULT_SETTINGS = Settings.from_env({})

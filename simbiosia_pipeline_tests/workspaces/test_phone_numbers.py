@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from simbiosia_pipeline.warehouse.schema import ensure_raw_schema
 from simbiosia_pipeline.workspaces import is_e164, normalize_e164
-from simbiosia_pipeline_tests.local_servers import create_database, drop_database
+from simbiosia_testing.local_servers import create_database, drop_database
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""A webhook receiver on 127.0.0.1 that records what the alerts POST."""
+"""An alert webhook on 127.0.0.1 that records what the alerts POST (``webhook`` in conftest.py
+sets ``SIMBIOSIA_ALERT_WEBHOOK_URL`` to one for a test)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
-
 
 class WebhookReceiver:
-    def __init__(self) -> None:
+    """Records every JSON payload POSTed to ``url`` and answers ``status`` (a test may make it
+    refuse). ``path`` is the URL's path: a real webhook's holds the secret that authorises posts."""
+
+    def __init__(self, path: str = "/hook", status: int = 200) -> None:
         self.payloads: list[dict] = []
-        self.status = 200  # what it answers; a test may make it refuse
+        self.status = status
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -27,19 +29,17 @@ class WebhookReceiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}{path}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def texts(self) -> list[str]:
         return [payload["text"] for payload in self.payloads]
 
+    def __enter__(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
 
-@pytest.fixture
-def webhook(monkeypatch: pytest.MonkeyPatch):
-    receiver = WebhookReceiver()
-    receiver.thread.start()
-    monkeypatch.setenv("SIMBIOSIA_ALERT_WEBHOOK_URL", receiver.url)
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()

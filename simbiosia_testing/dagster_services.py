@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from simbiosia_pipeline.settings import PROJECT_DIR
-from simbiosia_pipeline_tests.local_servers import free_port
+from simbiosia_testing.local_servers import free_port
 
 BIN = Path(sys.executable).parent
 SERVICES = ("webserver", "daemon")
