@@ -263,9 +263,10 @@ def run(days: int) -> None:
     _summarise(results, window)
     if not all(result.success for result in results):
         raise SystemExit(1)
-    from simbiosia_pipeline.report import print_reconciliation, print_report
+    from simbiosia_pipeline.report import print_completeness, print_reconciliation, print_report
 
     print_report(window)
+    print_completeness(window, settings.reporting_tz)
     reconciled = reconciled_days(window)
     if reconciled is not None:
         print_reconciliation(*reconciled)

@@ -31,6 +31,7 @@ from simbiosia_pipeline.sources.resources import SourceApis
 from simbiosia_pipeline.sources.twilio import SourceAuthError
 from simbiosia_pipeline.sources.windows import Window, hour_ranges
 from simbiosia_pipeline.warehouse.connection import WarehouseUnavailableError
+from simbiosia_pipeline.warehouse.loaded_hours import mark_hours_loaded
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_schema
 from simbiosia_pipeline.warehouse.tables import ELEVENLABS_CONVERSATIONS, TWILIO_CALLS
@@ -187,6 +188,7 @@ def _load_window(
             claim_source_mode(conn, apis.mode)
             with WindowWriter(conn, table, window.start, window.end) as writer:
                 fetched = fetch(window, _Load(writer, to_row, tally, table, window))
+                mark_hours_loaded(conn, table, window.start, window.end)  # same transaction
             settled_by = datetime.now(UTC) - Settings.from_env().settle_max_age
             checks = evaluate_raw_checks(conn, table, window, settled_by)
     except WarehouseUnavailableError:
