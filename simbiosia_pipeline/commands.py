@@ -137,11 +137,12 @@ def materialize_window(window: Window, selection: str | None) -> ChunkResult:
     )
     rows: dict[str, int] = {}
     for event in result.get_asset_materialization_events():
-        # A ranged run reports one materialization per hour, each carrying the run's row count.
+        # A ranged run reports one materialization per hour, each with that hour's row count.
         materialization = event.event_specific_data.materialization
         row_count = materialization.metadata.get("dagster/row_count")
         if row_count is not None:
-            rows[materialization.asset_key.to_user_string()] = int(row_count.value)
+            key = materialization.asset_key.to_user_string()
+            rows[key] = rows.get(key, 0) + int(row_count.value)
     return ChunkResult(window, result.success, time.perf_counter() - began, rows)
 
 
