@@ -45,6 +45,9 @@ RECORDS_ADDED = "records_added"
 # record that moved to another hour leaves its old one): ``[[start, end], ...]`` ISO pairs.
 # automation/lookback.py restates them and the hours that look back on them.
 HOURS_CHANGED = "hours_changed"
+# A ranged run's own figures (requests, retries, seconds, rows replaced, the hours' totals), as one
+# JSON entry: numbers of the whole window must not read as an hour's.
+WINDOW_FIGURES = "window_figures"
 
 # Transient trouble that escapes the HTTP layer's own retries (an API down for minutes, the
 # warehouse restarting) gets a few more tries, spaced out, before the run fails. Permanent
@@ -197,8 +200,8 @@ def _window_figures(load: Load) -> dict:
 
 def _result(context: dg.AssetExecutionContext, load: Load, figures: dict) -> dg.MaterializeResult:
     """Each hour's materialization carries that hour's own metadata; the window's figures go
-    to the run's log once — and onto the materialization too when the window is a single hour,
-    where they are that hour's.
+    to the run's log once, and with the write as one JSON entry (``WINDOW_FIGURES``) — or as
+    plain numbers when the window is a single hour, where they are that hour's.
 
     What every hour shares is the write itself: its window and the hours whose records changed
     (read per run by automation/lookback.py).
@@ -219,10 +222,16 @@ def _result(context: dg.AssetExecutionContext, load: Load, figures: dict) -> dg.
         return dg.MaterializeResult(
             metadata={**shared, **hour, **figures}, check_results=load.checks
         )
-    context.log.info(f"window {load.window}: " + json.dumps({**_totals(load.hours), **figures}))
+    window_figures = {**_totals(load.hours), **figures}
+    context.log.info(f"window {load.window}: {json.dumps(window_figures)}")
     for partition_key, hour in load.hours.items():
         context.add_asset_metadata(hour, partition_key=partition_key)
-    return dg.MaterializeResult(metadata=shared, check_results=load.checks)
+    # Also kept with the write, as one JSON entry (never plotted, clearly the window's): what
+    # tools read back from the event log (retries, requests) without parsing log lines.
+    return dg.MaterializeResult(
+        metadata={**shared, WINDOW_FIGURES: dg.MetadataValue.json(window_figures)},
+        check_results=load.checks,
+    )
 
 
 def _totals(hours: dict[str, dict]) -> dict:
