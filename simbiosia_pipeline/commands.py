@@ -88,31 +88,36 @@ def last_complete_hours(days: int, now: datetime | None = None) -> Window:
 
 
 def _job(selection):
-    """The hourly pipeline job, or the subset of the asset graph ``selection`` (str or
-    ``AssetSelection``) names."""
+    """The hourly pipeline job, or the asset job with the subset of the asset graph
+    ``selection`` (str or ``AssetSelection``) names: (job, asset keys or None)."""
     import dagster as dg
 
     from simbiosia_pipeline.automation.jobs import HOURLY_PIPELINE_JOB
     from simbiosia_pipeline.definitions import defs
 
     if not selection:
-        return defs.resolve_job_def(HOURLY_PIPELINE_JOB)
+        return defs.resolve_job_def(HOURLY_PIPELINE_JOB), None
     keys = dg.AssetSelection.from_coercible(selection).resolve(defs.resolve_asset_graph())
-    return defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=keys)
+    return defs.resolve_implicit_global_asset_job_def(), sorted(keys)
 
 
-def _execute(job, tags: dict[str, str]):
-    """One run of ``job`` in this process, tagged with it (so that a later command can tell
-    whether it still runs), stopped cleanly by SIGTERM/SIGINT."""
+def _execute(job_and_keys, tags: dict[str, str]):
+    """One run of the job in this process, tagged with it (so that a later command can tell
+    whether it still runs), stopped cleanly by SIGTERM/SIGINT.
+
+    The selection goes into the run itself (not a job subset built here): it is what the UI's
+    runs list shows as the run's Target, as for a run launched from the UI."""
     import dagster as dg
 
     from simbiosia_pipeline.abandoned_runs import process_tags
     from simbiosia_pipeline.stoppable import run_stoppably
 
+    job, keys = job_and_keys
     instance = dg.DagsterInstance.get()
     return run_stoppably(
         lambda: job.execute_in_process(
             instance=instance,
+            asset_selection=keys,
             tags={"simbiosia/launched_by": "cli", **process_tags(), **tags},
             raise_on_error=False,
         ),

@@ -37,6 +37,14 @@ _SIGN_VIOLATIONS = {
         " OR analysis_charge < 0 OR analysis_price < 0"
     ),
 }
+# What the sign check asks of each table, in its own API's terms.
+_SIGN_RULES = {
+    "twilio_calls": "Every Twilio price is ≤ 0 (Twilio reports charges as negative prices).",
+    "elevenlabs_conversations": (
+        "Every ElevenLabs amount (cost, charges, prices, consumed free minutes and LLM dollars, "
+        "voice surcharge, analysis) is ≥ 0."
+    ),
+}
 # A conversation that is final (done/failed) but carries no cost: its snapshots would count it
 # as free. Stored as served (it is what the API says), flagged for a person.
 _FINAL_WITHOUT_COST = f"NOT ({CONVERSATION_PENDING_SQL}) AND cost IS NULL"
@@ -83,7 +91,7 @@ def raw_check_specs(asset_key: list[str]) -> list[dg.AssetCheckSpec]:
             AMOUNT_SIGNS,
             asset=dg.AssetKey(asset_key),
             blocking=True,
-            description="Twilio prices are ≤ 0 (charges); ElevenLabs amounts are ≥ 0.",
+            description=_SIGN_RULES[asset_key[-1]],
         ),
         dg.AssetCheckSpec(
             SETTLED_IN_TIME,
