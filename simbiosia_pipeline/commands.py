@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 import click
 
 from simbiosia_pipeline.settings import ConfigurationError, Settings, check_credentials
-from simbiosia_pipeline.sources.windows import Window
+from simbiosia_pipeline.sources.windows import Window, day_start
 
 HOUR = timedelta(hours=1)
 
@@ -259,10 +259,18 @@ def backfill(start: str, end: str, select: str | None, chunk_hours: int) -> None
     help="How many days back from now.",
 )
 def run(days: int) -> None:
-    """Ingest the last DAYS of complete hours, build the snapshots, print costs."""
-    settings = validated_settings()
+    """Ingest the last DAYS of complete hours, build the snapshots, print costs.
+
+    In sandbox mode (no SIMBIOSIA_START_DATE) the window starts at UTC midnight DAYS days ago —
+    where the first run of a SIMBIOSIA_HOME fixes the start of the sandbox's history and of the
+    partitions — so a fresh demo's UI shows every partition loaded."""
     now = datetime.now(UTC)
+    sandbox_history = sandbox_history_start(days, now) is not None
+    settings = validated_settings()
     window = last_complete_hours(days, now)
+    if sandbox_history:  # whole UTC days, as the partitions start on one
+        first = day_start(now.date() - timedelta(days=days))
+        window = Window(max(settings.start_datetime, first), window.end)
     window = backfill_window(window.start, window.end, settings, now)  # within the partitions
     click.echo(f"source: {settings.source.value}; window {window}")
     results = run_range(window, chunk_hours=days * 24, selection=None)
@@ -276,6 +284,20 @@ def run(days: int) -> None:
     reconciled = reconciled_days(window)
     if reconciled is not None:
         print_reconciliation(*reconciled)
+
+
+def sandbox_history_start(days: int, now: datetime) -> date | None:
+    """In sandbox mode without SIMBIOSIA_START_DATE: fix (once per SIMBIOSIA_HOME) and return
+    the first day of the sandbox's history; None otherwise. Before any module reads the
+    partitions, which start there."""
+    import os
+
+    from simbiosia_pipeline.settings import SourceMode, record_sandbox_start
+
+    settings = Settings.from_env()
+    if settings.source is not SourceMode.SANDBOX or os.environ.get("SIMBIOSIA_START_DATE"):
+        return None
+    return record_sandbox_start(settings.home, now.date() - timedelta(days=days))
 
 
 def _hour_argument(value: str) -> datetime:
