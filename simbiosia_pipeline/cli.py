@@ -81,7 +81,7 @@ def db_grant_dashboard_role(name: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=3000, show_default=True, help="Port of the UI.")
 def ui(host: str, port: int) -> None:
-    """The Dagster UI and daemon (`dagster dev`, workspace.yaml), logs to a file.
+    """The Dagster UI and daemon (workspace.yaml), their logs in a file.
 
     A port already in use fails at once, starting nothing. See dagster_ui.py.
     """

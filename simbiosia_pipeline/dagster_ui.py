@@ -1,13 +1,16 @@
-"""``simbiosia ui``: ``dagster dev`` (webserver + daemon) quiet in the terminal, and never half up.
+"""``simbiosia ui``: the Dagster webserver and daemon, quiet in the terminal, and never half up.
+
+What ``dagster dev`` does, with the project's daemon (``daemon.py``: re-execution from failure of
+job backfills fixed), which ``dagster dev`` cannot be told to start:
 
 * A busy port fails at once, with the port named and what to do, and nothing started: checked
-  before ``dagster dev`` starts, because a webserver that cannot bind dies while ``dagster dev``
-  keeps its daemon running schedules and sensors with no UI.
-* ``dagster dev`` and everything it starts run in a process group of their own, with their output
-  in a log file (its path is printed): the terminal shows where the UI is, not ~100 log lines a
-  minute. Ctrl-C or SIGTERM stops the whole group; so does the webserver's exit.
-* It runs from the Dagster home, so ``dagster dev`` does not find the project's template
-  ``dagster.yaml`` in its working directory and warn that it "will not be used".
+  before anything starts, because a webserver that cannot bind dies while a daemon would keep
+  running schedules and sensors with no UI.
+* Webserver and daemon run in one process group of their own, their output in a log file (its
+  path is printed): the terminal shows where the UI is, not ~100 log lines a minute. Ctrl-C or
+  SIGTERM stops the whole group; so does the webserver's exit.
+* They run from the Dagster home, so nothing finds the project's template ``dagster.yaml`` in
+  its working directory and warns that it "will not be used".
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import httpx
 from simbiosia_pipeline.settings import PROJECT_DIR, Settings
 
 READY_TIMEOUT_SECONDS = 300
+STOPPED = (0, -signal.SIGINT, -signal.SIGTERM)  # the webserver's status when stopped on purpose
 
 
 class PortInUseError(click.ClickException):
@@ -49,7 +53,12 @@ def log_path(settings: Settings | None = None) -> Path:
     return (settings or Settings.from_env()).home / "logs" / "dagster-ui.log"
 
 
-STOPPED = (0, -signal.SIGINT, -signal.SIGTERM)  # dagster dev's status when stopped on purpose
+def commands(host: str, port: int) -> tuple[list[str], list[str]]:
+    """The webserver's and the daemon's command lines."""
+    workspace = ["-w", str(PROJECT_DIR / "workspace.yaml")]
+    webserver = [_beside_python("dagster-webserver"), *workspace, "-h", host, "-p", str(port)]
+    daemon = [sys.executable, "-m", "simbiosia_pipeline.daemon", "run", *workspace]
+    return webserver, daemon
 
 
 def serve(host: str, port: int) -> bool:
@@ -65,21 +74,12 @@ def serve(host: str, port: int) -> bool:
     home = prepare_dagster_home()
     log = log_path()
     log.parent.mkdir(parents=True, exist_ok=True)
-    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
-    command = [
-        dagster,
-        "dev",
-        "-w",
-        str(PROJECT_DIR / "workspace.yaml"),
-        "-h",
-        host,
-        "-p",
-        str(port),
-    ]
+    webserver, daemon = commands(host, port)
     with log.open("ab") as output:
-        process = subprocess.Popen(  # noqa: S603
-            command, cwd=home, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        started = {"cwd": home, "stdout": output, "stderr": subprocess.STDOUT}
+        process = subprocess.Popen(webserver, start_new_session=True, **started)  # noqa: S603
+        # in the webserver's process group: stopped with it, whatever stops it
+        subprocess.Popen(daemon, process_group=process.pid, **started)  # noqa: S603
     click.echo(f"Dagster UI: http://{host}:{port} (instance {home})")
     click.echo(f"Logs of the webserver and daemon: {log}  — Ctrl-C stops both")
     with _stopping_group_on(process):
@@ -87,9 +87,13 @@ def serve(host: str, port: int) -> bool:
             click.echo("ready")
         status = process.wait()
     if status not in STOPPED:
-        click.echo(f"dagster dev exited with status {status}; the end of {log}:", err=True)
+        click.echo(f"the webserver exited with status {status}; the end of {log}:", err=True)
         click.echo(_tail(log), err=True)
     return status in STOPPED
+
+
+def _beside_python(name: str) -> str:
+    return os.path.join(os.path.dirname(sys.executable), name)
 
 
 @contextlib.contextmanager
