@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import dagster as dg
 
@@ -235,12 +236,21 @@ def _result(context: dg.AssetExecutionContext, load: Load, figures: dict) -> dg.
 
 
 def _totals(hours: dict[str, dict]) -> dict:
-    """The hours' numeric figures summed: the window's totals, for the run's log."""
+    """The hours' figures summed: the window's totals, for the run's log. Counts are added up;
+    amounts exactly, from the hours' exact text (their floats are for the Plots tab only)."""
     totals: dict = {}
     for hour in hours.values():
         for name, value in hour.items():
-            if isinstance(value, int | float) and not name.startswith("dagster/"):
+            if name.startswith("dagster/") or isinstance(value, float):
+                continue
+            if isinstance(value, int):
                 totals[name] = totals.get(name, 0) + value
+            elif isinstance(value, dict):  # amounts per currency, as exact text
+                summed = totals.setdefault(name, {})
+                for unit, amount in value.items():
+                    summed[unit] = str(Decimal(summed.get(unit, "0")) + Decimal(amount))
+            else:  # an exact amount as text
+                totals[name] = str(Decimal(totals.get(name, "0")) + Decimal(value))
     return totals
 
 
