@@ -77,19 +77,24 @@ def serve(host: str, port: int) -> bool:
     webserver, daemon = commands(host, port)
     with log.open("ab") as output:
         started = {"cwd": home, "stdout": output, "stderr": subprocess.STDOUT}
-        process = subprocess.Popen(webserver, start_new_session=True, **started)  # noqa: S603
-        # in the webserver's process group: stopped with it, whatever stops it
-        subprocess.Popen(daemon, process_group=process.pid, **started)  # noqa: S603
-    click.echo(f"Dagster UI: http://{host}:{port} (instance {home})")
-    click.echo(f"Logs of the webserver and daemon: {log}  — Ctrl-C stops both")
-    with _stopping_group_on(process):
-        if _wait_until_ready(process, host, port):
-            click.echo("ready")
-        status = process.wait()
+        # A process group of their own (in this session: a group can only be joined from its
+        # own session), which this process stops whatever happens.
+        process = subprocess.Popen(webserver, process_group=0, **started)  # noqa: S603
+        with _stopping_group_on(process):
+            subprocess.Popen(daemon, process_group=process.pid, **started)  # noqa: S603
+            click.echo(f"Dagster UI: http://{host}:{port} (instance {home})")
+            click.echo(f"Logs of the webserver and daemon: {log}  — Ctrl-C stops both")
+            status = _run_until_stopped(process, host, port)
     if status not in STOPPED:
         click.echo(f"the webserver exited with status {status}; the end of {log}:", err=True)
         click.echo(_tail(log), err=True)
     return status in STOPPED
+
+
+def _run_until_stopped(process: subprocess.Popen, host: str, port: int) -> int:
+    if _wait_until_ready(process, host, port):
+        click.echo("ready")
+    return process.wait()
 
 
 def _beside_python(name: str) -> str:
