@@ -165,10 +165,14 @@ class GraphQL:
             }
         )
 
-    def launch_job_backfill(self, job_name: str, partitions: list[str]) -> str:
-        """As a job's page does: the job's partition set, and the partitions picked."""
+    def launch_job_backfill(
+        self, job_name: str, asset_paths: list[list[str]], partitions: list[str]
+    ) -> str:
+        """As a job's page does: the job's partition set, its assets, the partitions picked."""
         return self._launch(
             {
+                "assetSelection": [{"path": path} for path in asset_paths],
+                "fromFailure": False,
                 "selector": {
                     "partitionSetName": f"{job_name}_partition_set",
                     "repositorySelector": {

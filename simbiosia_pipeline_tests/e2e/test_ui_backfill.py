@@ -109,7 +109,7 @@ LAUNCHES = {
     # fail on re-execution from failure (simbiosia_pipeline/daemon.py)
     "job page": (
         lambda graphql, window: graphql.launch_job_backfill(
-            "hourly_pipeline_job", hour_keys(*window)
+            "hourly_pipeline_job", PIPELINE, hour_keys(*window)
         ),
         JOB_PAGE,
     ),
