@@ -4,9 +4,11 @@
 
     Loaded hours come from raw.loaded_hours, which the raw assets write in the transaction that
     replaces their window: an hour without a single call is loaded all the same. It is read
-    directly rather than as a dbt source because it belongs to both raw assets, which are
-    upstream of this view through staging already. -#}
+    directly rather than as a dbt source because it belongs to both raw assets; the depends_on
+    lines below draw them as this view's parents in the lineage. -#}
 {{ config(materialized='view', post_hook="{{ grant_to_dashboard_roles() }}") }}
+-- depends_on: {{ source('raw', 'twilio_calls') }}
+-- depends_on: {{ source('raw', 'elevenlabs_conversations') }}
 
 with loaded as (
     select hour from raw.loaded_hours where source_table = 'raw.twilio_calls'
