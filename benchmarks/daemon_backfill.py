@@ -38,7 +38,7 @@ class DaemonRun:
 
 class Services:
     """dagster-webserver and dagster-daemon over the project's workspace.yaml, as the tests'
-    end-to-end scenarios start them (``e2e/dagster_services.py``)."""
+    end-to-end scenarios start them (``simbiosia_testing/dagster_services.py``)."""
 
     def __init__(self, bench):
         self.bench = bench

@@ -13,7 +13,6 @@ simbiosia sandbox serve            the API simulator over HTTP
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
@@ -80,18 +79,15 @@ def db_grant_dashboard_role(name: str) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", default=3000, show_default=True)
+@click.option("--port", default=3000, show_default=True, help="Port of the UI.")
 def ui(host: str, port: int) -> None:
-    """Start `dagster dev` with workspace.yaml (instance storage in PostgreSQL)."""
-    from simbiosia_pipeline.instance import prepare_dagster_home
-    from simbiosia_pipeline.settings import PROJECT_DIR
+    """The Dagster UI and daemon (workspace.yaml), their logs in a file.
 
-    home = prepare_dagster_home()
-    click.echo(f"Dagster instance: {home}; UI on http://{host}:{port}")
-    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
-    os.chdir(PROJECT_DIR)
-    # Replace this process: Ctrl-C then stops dagster dev directly.
-    os.execv(dagster, [dagster, "dev", "-w", "workspace.yaml", "-h", host, "-p", str(port)])  # noqa: S606
+    A port already in use fails at once, starting nothing. See dagster_ui.py.
+    """
+    from simbiosia_pipeline.dagster_ui import serve
+
+    sys.exit(0 if serve(host, port) else 1)
 
 
 def _register_commands() -> None:

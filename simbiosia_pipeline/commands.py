@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 import click
 
 from simbiosia_pipeline.settings import ConfigurationError, Settings, check_credentials
-from simbiosia_pipeline.sources.windows import Window
+from simbiosia_pipeline.sources.windows import Window, day_start
 
 HOUR = timedelta(hours=1)
 
@@ -88,31 +88,36 @@ def last_complete_hours(days: int, now: datetime | None = None) -> Window:
 
 
 def _job(selection):
-    """The hourly pipeline job, or the subset of the asset graph ``selection`` (str or
-    ``AssetSelection``) names."""
+    """The hourly pipeline job, or the asset job with the subset of the asset graph
+    ``selection`` (str or ``AssetSelection``) names: (job, asset keys or None)."""
     import dagster as dg
 
     from simbiosia_pipeline.automation.jobs import HOURLY_PIPELINE_JOB
     from simbiosia_pipeline.definitions import defs
 
     if not selection:
-        return defs.resolve_job_def(HOURLY_PIPELINE_JOB)
+        return defs.resolve_job_def(HOURLY_PIPELINE_JOB), None
     keys = dg.AssetSelection.from_coercible(selection).resolve(defs.resolve_asset_graph())
-    return defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=keys)
+    return defs.resolve_implicit_global_asset_job_def(), sorted(keys)
 
 
-def _execute(job, tags: dict[str, str]):
-    """One run of ``job`` in this process, tagged with it (so that a later command can tell
-    whether it still runs), stopped cleanly by SIGTERM/SIGINT."""
+def _execute(job_and_keys, tags: dict[str, str]):
+    """One run of the job in this process, tagged with it (so that a later command can tell
+    whether it still runs), stopped cleanly by SIGTERM/SIGINT.
+
+    The selection goes into the run itself (not a job subset built here): it is what the UI's
+    runs list shows as the run's Target, as for a run launched from the UI."""
     import dagster as dg
 
     from simbiosia_pipeline.abandoned_runs import process_tags
     from simbiosia_pipeline.stoppable import run_stoppably
 
+    job, keys = job_and_keys
     instance = dg.DagsterInstance.get()
     return run_stoppably(
         lambda: job.execute_in_process(
             instance=instance,
+            asset_selection=keys,
             tags={"simbiosia/launched_by": "cli", **process_tags(), **tags},
             raise_on_error=False,
         ),
@@ -137,11 +142,12 @@ def materialize_window(window: Window, selection: str | None) -> ChunkResult:
     )
     rows: dict[str, int] = {}
     for event in result.get_asset_materialization_events():
-        # A ranged run reports one materialization per hour, each carrying the run's row count.
+        # A ranged run reports one materialization per hour, each with that hour's row count.
         materialization = event.event_specific_data.materialization
         row_count = materialization.metadata.get("dagster/row_count")
         if row_count is not None:
-            rows[materialization.asset_key.to_user_string()] = int(row_count.value)
+            key = materialization.asset_key.to_user_string()
+            rows[key] = rows.get(key, 0) + int(row_count.value)
     return ChunkResult(window, result.success, time.perf_counter() - began, rows)
 
 
@@ -253,22 +259,45 @@ def backfill(start: str, end: str, select: str | None, chunk_hours: int) -> None
     help="How many days back from now.",
 )
 def run(days: int) -> None:
-    """Ingest the last DAYS of complete hours, build the snapshots, print costs."""
-    settings = validated_settings()
+    """Ingest the last DAYS of complete hours, build the snapshots, print costs.
+
+    In sandbox mode (no SIMBIOSIA_START_DATE) the window starts at UTC midnight DAYS days ago —
+    where the first run of a SIMBIOSIA_HOME fixes the start of the sandbox's history and of the
+    partitions — so a fresh demo's UI shows every partition loaded."""
     now = datetime.now(UTC)
+    sandbox_history = sandbox_history_start(days, now) is not None
+    settings = validated_settings()
     window = last_complete_hours(days, now)
+    if sandbox_history:  # whole UTC days, as the partitions start on one
+        first = day_start(now.date() - timedelta(days=days))
+        window = Window(max(settings.start_datetime, first), window.end)
     window = backfill_window(window.start, window.end, settings, now)  # within the partitions
     click.echo(f"source: {settings.source.value}; window {window}")
     results = run_range(window, chunk_hours=days * 24, selection=None)
     _summarise(results, window)
     if not all(result.success for result in results):
         raise SystemExit(1)
-    from simbiosia_pipeline.report import print_reconciliation, print_report
+    from simbiosia_pipeline.report import print_completeness, print_reconciliation, print_report
 
     print_report(window)
+    print_completeness(window, settings.reporting_tz)
     reconciled = reconciled_days(window)
     if reconciled is not None:
         print_reconciliation(*reconciled)
+
+
+def sandbox_history_start(days: int, now: datetime) -> date | None:
+    """In sandbox mode without SIMBIOSIA_START_DATE: fix (once per SIMBIOSIA_HOME) and return
+    the first day of the sandbox's history; None otherwise. Before any module reads the
+    partitions, which start there."""
+    import os
+
+    from simbiosia_pipeline.settings import SourceMode, record_sandbox_start
+
+    settings = Settings.from_env()
+    if settings.source is not SourceMode.SANDBOX or os.environ.get("SIMBIOSIA_START_DATE"):
+        return None
+    return record_sandbox_start(settings.home, now.date() - timedelta(days=days))
 
 
 def _hour_argument(value: str) -> datetime:

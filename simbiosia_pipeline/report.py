@@ -1,9 +1,11 @@
-"""What ``simbiosia run`` prints at the end: the window's costs per workspace (warehouse), and
-the reconciliation of its days with what the providers bill."""
+"""What ``simbiosia run`` prints at the end: the window's costs per workspace (warehouse), which
+days of the reporting time zone are complete, and the reconciliation of its days with what the
+providers bill."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -78,6 +80,31 @@ def _line(workspace_id: str, name: str, figures: list) -> str:
         f"{workspace_id:>3} {name[:21]:<22}{calls:>7}{minutes:>9}{twilio_usd:>12.4f}"
         f"{conversations:>7}{credits:>12}{el_usd:>10.4f}{total_usd:>11.4f}{pending:>9}"
     )
+
+
+# The reporting days the window touches, from the dbt view (hours both raw sources ingested).
+COMPLETENESS = """
+SELECT day, hours_loaded, hours_expected, is_complete
+  FROM public.daily_completeness
+ WHERE day BETWEEN %(first)s AND %(last)s
+ ORDER BY day
+"""
+
+
+def print_completeness(window: Window, reporting_tz: str) -> None:
+    """One line per local day of the window: its loaded hours, and whether its costs are whole.
+
+    A day the window only partly covers reads as incomplete unless its other hours were loaded
+    before: its totals are not the day's spend yet."""
+    zone = ZoneInfo(reporting_tz)
+    first = window.start.astimezone(zone).date()
+    last = (window.end - timedelta(hours=1)).astimezone(zone).date()
+    with connect(resolve_database_url()) as conn:
+        rows = conn.execute(COMPLETENESS, {"first": first, "last": last}).fetchall()
+    click.echo(f"\nDays in {reporting_tz} (incomplete: hours not loaded, totals partial):")
+    for day, loaded, expected, complete in rows:
+        status = "complete" if complete else "INCOMPLETE"
+        click.echo(f"{day} {loaded:>2}/{expected} hours loaded  {status}")
 
 
 # One line per provider and day: Twilio's `total` (everything billed) and ElevenLabs' `agents`;

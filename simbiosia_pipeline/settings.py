@@ -85,11 +85,17 @@ class Settings:
         """Every setting of ``env`` (default: the process environment), each checked; the first
         bad one raises ``ConfigurationError`` naming it."""
         env = dict(os.environ if env is None else env)
+        source = _enum(env, "SIMBIOSIA_SOURCE", SourceMode, SourceMode.SANDBOX)
+        home = _path(env, "SIMBIOSIA_HOME", PROJECT_DIR / ".simbiosia").resolve()
         return cls(
-            source=_enum(env, "SIMBIOSIA_SOURCE", SourceMode, SourceMode.SANDBOX),
-            start_date=_start_date(env, "SIMBIOSIA_START_DATE", date(2025, 8, 1)),
+            source=source,
+            start_date=(
+                sandbox_start_date(home)
+                if source is SourceMode.SANDBOX and not env.get("SIMBIOSIA_START_DATE")
+                else _start_date(env, "SIMBIOSIA_START_DATE", LIVE_START_DATE)
+            ),
             database_url=_database_url(env, "SIMBIOSIA_DATABASE_URL"),
-            home=_path(env, "SIMBIOSIA_HOME", PROJECT_DIR / ".simbiosia").resolve(),
+            home=home,
             workspaces_file=_path(env, "SIMBIOSIA_WORKSPACES_FILE", SANDBOX_WORKSPACES_FILE),
             reporting_tz=_time_zone(env, "SIMBIOSIA_REPORTING_TZ", "Europe/Madrid"),
             settle_max_age=_duration(
@@ -164,6 +170,32 @@ def _enum(env, name, kind, default):
     except ValueError:
         allowed = ", ".join(member.value for member in kind)
         raise ConfigurationError(f"{name}={_shown(raw)} is not one of: {allowed}") from None
+
+
+# The first hourly partition. Live: SIMBIOSIA_START_DATE, default below. Sandbox without
+# SIMBIOSIA_START_DATE: the sandbox's history, which begins where the first `simbiosia run` of
+# this SIMBIOSIA_HOME began (recorded in SANDBOX_START_FILE), else SANDBOX_HISTORY_DAYS before
+# today — so a fresh `make run` + `make ui` shows every partition filled, not months missing.
+LIVE_START_DATE = date(2025, 8, 1)
+SANDBOX_HISTORY_DAYS = 3
+SANDBOX_START_FILE = "sandbox_start_date"
+
+
+def sandbox_start_date(home: Path, today: date | None = None) -> date:
+    """The first day of the sandbox's history for this home (see LIVE_START_DATE)."""
+    recorded = home / SANDBOX_START_FILE
+    if recorded.exists():
+        return date.fromisoformat(recorded.read_text().strip())
+    return (today or datetime.now(UTC).date()) - timedelta(days=SANDBOX_HISTORY_DAYS)
+
+
+def record_sandbox_start(home: Path, start: date) -> date:
+    """Fix the sandbox's history start for this home, unless already fixed; the start in force."""
+    recorded = home / SANDBOX_START_FILE
+    if not recorded.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        recorded.write_text(f"{start.isoformat()}\n")
+    return sandbox_start_date(home)
 
 
 def _start_date(env, name, default):

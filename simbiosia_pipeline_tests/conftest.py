@@ -14,6 +14,9 @@ from collections.abc import Iterator
 # Dagster's step retries wait 20 s and more in production; the tests keep the retries (they
 # are part of what is tested) but not the wait. Set before any asset module is imported.
 os.environ.setdefault("SIMBIOSIA_STEP_RETRY_DELAY", "0.2s")
+# The tests' sandbox data is from 2025 (fixed clocks): their partitions start where the sandbox's
+# history does by default, not where the demo's sandbox mode would put them (days before today).
+os.environ.setdefault("SIMBIOSIA_START_DATE", "2025-08-01")
 
 import pytest
 

@@ -54,6 +54,14 @@ query Status($id: String!) {
 }"""
 
 
+RUN_STEPS = """
+query Steps($id: ID!) {
+  runOrError(runId: $id) {
+    ... on Run { stepStats { stepKey status } }
+  }
+}"""
+
+
 @contextmanager
 def dagster_services(env: dict[str, str], home: Path):
     """Webserver on 127.0.0.1 and the daemon, sharing ``home`` (DAGSTER_HOME) and ``env``."""
@@ -68,8 +76,8 @@ def dagster_services(env: dict[str, str], home: Path):
             [str(BIN / "dagster-webserver"), *workspace, "-h", "127.0.0.1", "-p", str(port)],
             env=env, cwd=PROJECT_DIR, stdout=logs["webserver"], stderr=subprocess.STDOUT,
         ),
-        subprocess.Popen(
-            [str(BIN / "dagster-daemon"), "run", *workspace],
+        subprocess.Popen(  # the project's daemon: dagster-daemon with its re-execution fix
+            [sys.executable, "-m", "simbiosia_pipeline.daemon", "run", *workspace],
             env=env, cwd=PROJECT_DIR, stdout=logs["daemon"], stderr=subprocess.STDOUT,
         ),
     ]  # fmt: skip
@@ -133,17 +141,60 @@ class GraphQL:
     def launch_backfill(
         self, asset_paths: list[list[str]], partitions: list[str], title: str = "e2e test backfill"
     ) -> str:
-        result = self.query(
-            LAUNCH_BACKFILL,
-            params={
+        """As the asset graph does: a selection of assets, and the partitions picked."""
+        return self._launch(
+            {
                 "assetSelection": [{"path": path} for path in asset_paths],
                 "partitionNames": partitions,
                 "title": title,
-            },
-        )["launchPartitionBackfill"]
+            }
+        )
+
+    def launch_asset_range_backfill(self, asset_paths: list[list[str]], start: str, end: str):
+        """As an asset's page does: each asset with its range of partitions."""
+        return self._launch(
+            {
+                "partitionsByAssets": [
+                    {
+                        "assetKey": {"path": path},
+                        "partitions": {"range": {"start": start, "end": end}},
+                    }
+                    for path in asset_paths
+                ],
+                "title": "e2e asset page backfill",
+            }
+        )
+
+    def launch_job_backfill(
+        self, job_name: str, asset_paths: list[list[str]], partitions: list[str]
+    ) -> str:
+        """As a job's page does: the job's partition set, its assets, the partitions picked."""
+        return self._launch(
+            {
+                "assetSelection": [{"path": path} for path in asset_paths],
+                "fromFailure": False,
+                "selector": {
+                    "partitionSetName": f"{job_name}_partition_set",
+                    "repositorySelector": {
+                        "repositoryLocationName": "simbiosia_pipeline",
+                        "repositoryName": "__repository__",
+                    },
+                },
+                "partitionNames": partitions,
+                "title": "e2e job page backfill",
+            }
+        )
+
+    def _launch(self, params: dict) -> str:
+        result = self.query(LAUNCH_BACKFILL, params=params)["launchPartitionBackfill"]
         if result["__typename"] != "LaunchBackfillSuccess":
             raise RuntimeError(f"backfill not launched: {result}")
         return result["backfillId"]
+
+    def run_steps(self, run_id: str) -> dict[str, str]:
+        """Each step of a run that executed, by key: its status."""
+        data = self.query(RUN_STEPS, id=run_id)["runOrError"]
+        return {step["stepKey"]: step["status"] for step in data["stepStats"]}
 
     def reexecute_from_failure(self, backfill_id: str) -> str:
         result = self.query(

@@ -11,7 +11,7 @@ from simbiosia_pipeline.workspaces import load_directory, write_directory
 RESTATE_FROM = "restate_from"
 
 
-@dg.asset(group_name="directory", kinds={"yaml", "postgres"})
+@dg.asset(group_name="directory", kinds={"yaml", "postgres"}, owners=["team:data-engineering"])
 def workspace_directory(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:

@@ -2,11 +2,14 @@
 
 Both assets read the run's whole partition window (one hour, or a range of hours in a backfill —
 the same code path), hand each fetched batch to the warehouse writer as it arrives, and replace
-the window in one transaction. Re-running any window any number of times leaves the same rows
-(only ``ingested_at`` moves), so schedules, sensors, retries and backfills may overlap freely.
+the window in one transaction, marking its hours loaded (``raw.loaded_hours``) in it.
+Re-running any window any number of times leaves the same rows (only ``ingested_at`` moves), so
+schedules, sensors, retries and backfills may overlap freely. Each hour's materialization
+carries that hour's own counts and amounts (``hourly_metadata.py``).
 """
 
 # No `from __future__ import annotations` here: Dagster inspects the `context` annotation.
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,22 +18,22 @@ from decimal import Decimal
 
 import dagster as dg
 
+from simbiosia_pipeline.assets.hourly_metadata import metadata_by_partition
 from simbiosia_pipeline.assets.raw_checks import evaluate_raw_checks, raw_check_specs
 from simbiosia_pipeline.partitions import HOURLY
 from simbiosia_pipeline.settings import ConfigurationError, Settings
 from simbiosia_pipeline.sources.answers import UnusableAnswerError
-from simbiosia_pipeline.sources.pending import twilio_cost_pending
 from simbiosia_pipeline.sources.records import (
     RecordError,
     check_storable,
     conversation_row,
-    is_final,
     twilio_row,
 )
 from simbiosia_pipeline.sources.resources import SourceApis
 from simbiosia_pipeline.sources.twilio import SourceAuthError
 from simbiosia_pipeline.sources.windows import Window, hour_ranges
 from simbiosia_pipeline.warehouse.connection import WarehouseUnavailableError
+from simbiosia_pipeline.warehouse.loaded_hours import mark_hours_loaded
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_schema
 from simbiosia_pipeline.warehouse.tables import ELEVENLABS_CONVERSATIONS, TWILIO_CALLS
@@ -43,6 +46,9 @@ RECORDS_ADDED = "records_added"
 # record that moved to another hour leaves its old one): ``[[start, end], ...]`` ISO pairs.
 # automation/lookback.py restates them and the hours that look back on them.
 HOURS_CHANGED = "hours_changed"
+# A ranged run's own figures (requests, retries, seconds, rows replaced, the hours' totals), as one
+# JSON entry: numbers of the whole window must not read as an hour's.
+WINDOW_FIGURES = "window_figures"
 
 # Transient trouble that escapes the HTTP layer's own retries (an API down for minutes, the
 # warehouse restarting) gets a few more tries, spaced out, before the run fails. Permanent
@@ -64,39 +70,6 @@ BULK_TAG = "simbiosia/bulk"
 PERMANENT_ERRORS = (SourceAuthError, RecordError, ConfigurationError, UnusableAnswerError)
 
 
-@dataclass
-class TwilioTally:
-    calls: int = 0
-    pending: int = 0
-    # Σ |price| per currency (price_unit): amounts in different currencies are never added up.
-    prices: dict[str, Decimal] = field(default_factory=dict)
-
-    def add(self, call: dict) -> None:
-        self.calls += 1
-        price = call.get("price")
-        self.pending += twilio_cost_pending(call.get("status"), price)
-        if price is not None:
-            unit = str(call.get("price_unit"))
-            self.prices[unit] = self.prices.get(unit, Decimal(0)) + abs(Decimal(str(price)))
-
-
-@dataclass
-class ConversationTally:
-    conversations: int = 0
-    non_final: int = 0
-    final_without_cost: int = 0  # flagged: a final conversation must carry its cost
-    credits: Decimal = Decimal(0)
-
-    def add(self, detail: dict) -> None:
-        self.conversations += 1
-        self.non_final += not is_final(detail)
-        cost = (detail.get("metadata") or {}).get("cost")
-        if cost is not None:
-            self.credits += Decimal(str(cost))
-        elif is_final(detail):
-            self.final_without_cost += 1
-
-
 _UNEXPECTED_VALUE = (KeyError, AttributeError, TypeError, ValueError, ArithmeticError)
 
 
@@ -106,7 +79,6 @@ class _Load:
 
     writer: WindowWriter
     to_row: Callable[[dict, datetime], tuple]
-    tally: TwilioTally | ConversationTally
     table: RawTable
     window: Window
     ingested_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -121,8 +93,6 @@ class _Load:
             if row[self._time_index] not in self.window:
                 self._refuse_outside_window(row)
         self.writer.write(rows)
-        for record in records:
-            self.tally.add(record)
 
     def _row(self, record: dict) -> tuple:
         """The record as a row, or a ``RecordError`` naming it: a value of a type the parsers
@@ -169,6 +139,18 @@ def _window(context: dg.AssetExecutionContext) -> Window:
     return Window(start.astimezone(UTC), end.astimezone(UTC))
 
 
+@dataclass(frozen=True)
+class Load:
+    """What a window's write did: the window's own figures, and each hour's metadata."""
+
+    window: Window
+    fetched: object
+    writer: WindowWriter
+    seconds: float
+    checks: list
+    hours: dict[str, dict]  # partition key -> that hour's metadata (hourly_metadata.py)
+
+
 def _load_window(
     context: dg.AssetExecutionContext,
     apis: SourceApis,
@@ -176,8 +158,7 @@ def _load_window(
     table: RawTable,
     fetch: Callable[[Window, Callable[[list[dict]], None]], object],
     to_row: Callable[[dict, datetime], tuple],
-    tally,
-):
+) -> Load:
     window = _window(context)
     context.log.info(f"fetching {table.lock_name} for {window} ({window.hours} hours)")
     began = time.perf_counter()
@@ -186,7 +167,10 @@ def _load_window(
             ensure_raw_schema(conn)
             claim_source_mode(conn, apis.mode)
             with WindowWriter(conn, table, window.start, window.end) as writer:
-                fetched = fetch(window, _Load(writer, to_row, tally, table, window))
+                fetched = fetch(window, _Load(writer, to_row, table, window))
+                # the same transaction: the hours' mark and figures are the rows committed
+                mark_hours_loaded(conn, table, window.start, window.end)
+                hours = metadata_by_partition(conn, table, window)
             settled_by = datetime.now(UTC) - Settings.from_env().settle_max_age
             checks = evaluate_raw_checks(conn, table, window, settled_by)
     except WarehouseUnavailableError:
@@ -199,25 +183,75 @@ def _load_window(
         f"{table.lock_name}: {writer.inserted} rows for {window} in {elapsed:.1f}s "
         f"({writer.deleted} replaced)"
     )
-    return window, fetched, writer, elapsed, checks
+    return Load(window, fetched, writer, elapsed, checks, hours)
 
 
-def _common_metadata(window: Window, writer: WindowWriter, elapsed: float, stats) -> dict:
+def _window_figures(load: Load) -> dict:
+    """The write's own figures: of the whole window, whatever its length."""
+    writer = load.writer
     return {
-        "dagster/row_count": writer.inserted,
-        "window_start": window.start.isoformat(),
-        "window_end": window.end.isoformat(),
-        "rows": writer.inserted,
         "rows_replaced": writer.deleted,
         RECORDS_ADDED: writer.records_added,
-        HOURS_CHANGED: dg.MetadataValue.json(
-            [[r.start.isoformat(), r.end.isoformat()] for r in hour_ranges(writer.hours_changed)]
-        ),
-        **stats.as_metadata(),
-        "seconds_total": round(elapsed, 3),
+        **load.fetched.stats.as_metadata(),
+        "seconds_total": round(load.seconds, 3),
         "seconds_writing": round(writer.seconds, 3),
-        "seconds_fetching": round(max(0.0, elapsed - writer.seconds), 3),
+        "seconds_fetching": round(max(0.0, load.seconds - writer.seconds), 3),
     }
+
+
+def _result(context: dg.AssetExecutionContext, load: Load, figures: dict) -> dg.MaterializeResult:
+    """Each hour's materialization carries that hour's own metadata; the window's figures go
+    to the run's log once, and with the write as one JSON entry (``WINDOW_FIGURES``) — or as
+    plain numbers when the window is a single hour, where they are that hour's.
+
+    What every hour shares is the write itself: its window and the hours whose records changed
+    (read per run by automation/lookback.py).
+    """
+    shared = {
+        "window_start": load.window.start.isoformat(),
+        "window_end": load.window.end.isoformat(),
+        HOURS_CHANGED: dg.MetadataValue.json(
+            [
+                [r.start.isoformat(), r.end.isoformat()]
+                for r in hour_ranges(load.writer.hours_changed)
+            ]
+        ),
+    }
+    figures = {**_window_figures(load), **figures}
+    if len(load.hours) == 1:
+        (hour,) = load.hours.values()
+        return dg.MaterializeResult(
+            metadata={**shared, **hour, **figures}, check_results=load.checks
+        )
+    window_figures = {**_totals(load.hours), **figures}
+    context.log.info(f"window {load.window}: {json.dumps(window_figures)}")
+    for partition_key, hour in load.hours.items():
+        context.add_asset_metadata(hour, partition_key=partition_key)
+    # Also kept with the write, as one JSON entry (never plotted, clearly the window's): what
+    # tools read back from the event log (retries, requests) without parsing log lines.
+    return dg.MaterializeResult(
+        metadata={**shared, WINDOW_FIGURES: dg.MetadataValue.json(window_figures)},
+        check_results=load.checks,
+    )
+
+
+def _totals(hours: dict[str, dict]) -> dict:
+    """The hours' figures summed: the window's totals, for the run's log. Counts are added up;
+    amounts exactly, from the hours' exact text (their floats are for the Plots tab only)."""
+    totals: dict = {}
+    for hour in hours.values():
+        for name, value in hour.items():
+            if name.startswith("dagster/") or isinstance(value, float):
+                continue
+            if isinstance(value, int):
+                totals[name] = totals.get(name, 0) + value
+            elif isinstance(value, dict):  # amounts per currency, as exact text
+                summed = totals.setdefault(name, {})
+                for unit, amount in value.items():
+                    summed[unit] = str(Decimal(summed.get(unit, "0")) + Decimal(amount))
+            else:  # an exact amount as text
+                totals[name] = str(Decimal(totals.get(name, "0")) + Decimal(value))
+    return totals
 
 
 def raw_asset(name: str, api: str):
@@ -250,26 +284,21 @@ def twilio_calls(
 
     Idempotent: the window is deleted and re-inserted in one transaction.
     """
-    tally = TwilioTally()
-    window, fetched, writer, elapsed, checks = _load_window(
+    load = _load_window(
         context,
         apis,
         warehouse,
         TWILIO_CALLS,
         lambda window, sink: apis.twilio().calls_started_in(window, sink),
         twilio_row,
-        tally,
     )
-    return dg.MaterializeResult(
-        metadata={
-            **_common_metadata(window, writer, elapsed, fetched.stats),
-            "days_listed": fetched.days_listed,
-            "duplicates_dropped": fetched.duplicates_dropped,
-            "pending_calls": tally.pending,
-            "price_usd_total": str(tally.prices.get("USD", Decimal(0))),
-            "price_totals_by_currency": {unit: str(total) for unit, total in tally.prices.items()},
+    return _result(
+        context,
+        load,
+        {
+            "days_listed": load.fetched.days_listed,
+            "duplicates_dropped": load.fetched.duplicates_dropped,
         },
-        check_results=checks,
     )
 
 
@@ -291,12 +320,11 @@ def elevenlabs_conversations(
     """
     store_transcripts = Settings.from_env().store_transcripts
     bulk = is_bulk_run(context)
-    tally = ConversationTally()
 
     def to_row(detail: dict, ingested_at: datetime) -> tuple:
         return conversation_row(detail, ingested_at, store_transcripts=store_transcripts)
 
-    window, fetched, writer, elapsed, checks = _load_window(
+    load = _load_window(
         context,
         apis,
         warehouse,
@@ -304,17 +332,13 @@ def elevenlabs_conversations(
         # built inside the load: a setting out of range fails the run at once, unretried
         lambda window, sink: apis.elevenlabs(bulk=bulk).conversations_started_in(window, sink),
         to_row,
-        tally,
     )
-    return dg.MaterializeResult(
-        metadata={
-            **_common_metadata(window, writer, elapsed, fetched.stats),
-            "conversations_listed": fetched.listed,
-            "non_final_conversations": tally.non_final,
-            "final_conversations_without_cost": tally.final_without_cost,
-            "credits_total": str(tally.credits),
-            "concurrency_ceiling": fetched.concurrency_ceiling,
-            "concurrency_lowest": fetched.concurrency_lowest,
+    return _result(
+        context,
+        load,
+        {
+            "conversations_listed": load.fetched.listed,
+            "concurrency_ceiling": load.fetched.concurrency_ceiling,
+            "concurrency_lowest": load.fetched.concurrency_lowest,
         },
-        check_results=checks,
     )

@@ -40,7 +40,10 @@ _SIGN_VIOLATIONS = {
 # What the amount-sign check guards, in each provider's own terms.
 AMOUNT_SIGN_RULES = {
     "twilio_calls": "Every price is ≤ 0: Twilio reports charges as negative prices.",
-    "elevenlabs_conversations": "Every cost and charge is ≥ 0 (credits, and USD where served).",
+    "elevenlabs_conversations": (
+        "Every amount (cost, charges, prices, consumed free minutes and LLM dollars, voice "
+        "surcharge, analysis) is ≥ 0: ElevenLabs reports credits and USD as positive numbers."
+    ),
 }
 # A conversation that is final (done/failed) but carries no cost: its snapshots would count it
 # as free. Stored as served (it is what the API says), flagged for a person.

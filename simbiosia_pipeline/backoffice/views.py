@@ -42,14 +42,27 @@ def _figures(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[list(ACTIVITY_COLUMNS)].rename(columns=LABELS)
 
 
-def per_day(daily: pd.DataFrame) -> pd.DataFrame:
-    """All workspaces of the frame summed per day: Day + the figures."""
+def per_day(daily: pd.DataFrame, loaded: dict | None = None) -> pd.DataFrame:
+    """All workspaces of the frame summed per day: Day + the figures; with ``loaded`` (day →
+    hours loaded, hours expected), a column saying which days are incomplete."""
     if daily.empty:
         return pd.DataFrame(columns=["Day", *LABELS.values()])
     summed = daily.groupby("day", sort=True)[list(ACTIVITY_COLUMNS)].agg(_exact_sum)
     table = _figures(summed.reset_index())
     table.insert(0, "Day", [day.isoformat() for day in summed.index])
+    if loaded is not None:
+        table.insert(
+            1, HOURS_LOADED, [hours_loaded_text(*loaded.get(day, (0, 24))) for day in summed.index]
+        )
     return table
+
+
+HOURS_LOADED = "Hours loaded"
+
+
+def hours_loaded_text(loaded: int, expected: int) -> str:
+    """``24/24``, or ``12/24 incomplete``: a partial day must not read as a cheap one."""
+    return f"{loaded}/{expected}" + ("" if loaded >= expected else " incomplete")
 
 
 def per_hour(hourly: pd.DataFrame, zone: ZoneInfo) -> pd.DataFrame:

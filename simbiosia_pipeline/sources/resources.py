@@ -185,8 +185,11 @@ class SandboxApis(SourceApis):
             return
         from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 
+        # The sandbox's history begins with the first partition (settings.py): no record
+        # exists that no partition could hold.
+        history_start = Settings.from_env().start_datetime
         self._server = start_sandbox_server(
-            Sandbox(SandboxConfig(seed=self.seed, scale=self.scale))
+            Sandbox(SandboxConfig(seed=self.seed, scale=self.scale, history_start=history_start))
         )
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

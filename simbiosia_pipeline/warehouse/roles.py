@@ -38,7 +38,7 @@ DASHBOARD_READS = (
     "public.workspace_budgets",
     "public.elevenlabs_credit_rates",
 )
-DASHBOARD_READS_WHEN_BUILT = ("public.billing_reconciliation",)
+DASHBOARD_READS_WHEN_BUILT = ("public.billing_reconciliation", "public.daily_completeness")
 # Creating a large object is a write no table privilege governs.
 LARGE_OBJECT_FUNCTIONS = (
     "lo_creat(integer)",

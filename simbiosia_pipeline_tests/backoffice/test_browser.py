@@ -27,11 +27,11 @@ from simbiosia_pipeline_tests.backoffice.test_pages import (
     TABLE_COLUMNS,
     phone_calls_of,
 )
+from simbiosia_pipeline_tests.browser import chrome, require_chromium
 from simbiosia_testing.local_servers import free_port
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 ARTIFACTS = PROJECT_DIR / "test-artifacts" / "backoffice"
 PASSWORD = "browser-test-pa55phrase"
 BIN = Path(sys.executable).parent
@@ -41,8 +41,7 @@ WAIT = 60
 @pytest.fixture(scope="module")
 def served(backoffice_warehouse, tmp_path_factory):
     """`simbiosia backoffice` on a free loopback port, with a password."""
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail("chromium and chromium-driver are missing: run `make browser`")
+    require_chromium()
     port = free_port()
     log = tmp_path_factory.mktemp("backoffice") / "backoffice.log"
     env = {
@@ -80,21 +79,7 @@ def served(backoffice_warehouse, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    downloads = tmp_path_factory.mktemp("downloads")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--window-size=1600,2000", "--disable-gpu"):  # fmt: skip
-        options.add_argument(argument)
-    options.add_experimental_option(
-        "prefs",
-        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
-    )
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.downloads = downloads
+    driver = chrome(tmp_path_factory.mktemp("downloads"))
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
     yield driver

@@ -108,6 +108,22 @@ def test_overview_cards_and_days_equal_the_truth(backoffice_env):
     ]
 
 
+def test_incomplete_days_say_so(backoffice_env):
+    """1 November is loaded until 17:00 UTC (18 of its 24 hours): its totals are partial, and
+    the per-day table and a warning say so; the DST day has all of its 25 hours."""
+    app = open_app()
+    assert not app.exception
+    table = app.dataframe[0].value
+    shown = dict(zip(table["Day"], table[views.HOURS_LOADED], strict=True))
+    assert shown == {
+        DST_DAY.isoformat(): "25/25",
+        LAST_OF_OCTOBER.isoformat(): "24/24",
+        FIRST_OF_NOVEMBER.isoformat(): "18/24 incomplete",
+    }
+    [warning] = app.warning
+    assert f"{FIRST_OF_NOVEMBER} (18/24 h)" in warning.value
+
+
 def test_the_chart_series_are_the_table_columns(backoffice_env):
     """The charts draw the per-day table's own columns (floats for the axes only): their series
     equal the truth to far below a cent. (AppTest hands over a chart's spec, not its rows.)"""

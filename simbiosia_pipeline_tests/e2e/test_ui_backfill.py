@@ -97,19 +97,52 @@ def test_backfill_from_the_ui_equals_the_ground_truth(stack):
     assert_window_equals_truth(stack, MULTI_DAY)
 
 
-def test_a_failed_backfill_resumes_from_failure_without_refetching(stack):
+JOB_PAGE = (datetime(2025, 10, 1, 6, tzinfo=UTC), datetime(2025, 10, 1, 10, tzinfo=UTC))
+ASSET_PAGE = (datetime(2025, 10, 3, 6, tzinfo=UTC), datetime(2025, 10, 3, 10, tzinfo=UTC))
+# Every way the UI launches a backfill of the pipeline: what the call sends, and its window.
+LAUNCHES = {
+    "asset graph selection": (
+        lambda graphql, window: graphql.launch_backfill(PIPELINE, hour_keys(*window)),
+        WORKING_DAY,
+    ),
+    # a job backfill of partition ranges (single-run policy): what made Dagster 1.13's daemon
+    # fail on re-execution from failure (simbiosia_pipeline/daemon.py)
+    "job page": (
+        lambda graphql, window: graphql.launch_job_backfill(
+            "hourly_pipeline_job", PIPELINE, hour_keys(*window)
+        ),
+        JOB_PAGE,
+    ),
+    "asset page": (
+        lambda graphql, window: graphql.launch_asset_range_backfill(
+            PIPELINE, hour_keys(*window)[0], hour_keys(*window)[-1]
+        ),
+        ASSET_PAGE,
+    ),
+}
+
+
+@pytest.mark.parametrize("launched_from", list(LAUNCHES))
+def test_a_failed_backfill_resumes_from_failure_without_refetching(stack, launched_from):
+    launch, window = LAUNCHES[launched_from]
     faults = f"{stack.sandbox_url}/_sandbox/faults"
     # Every conversation detail is refused (longer than the in-run retries last): the
     # ElevenLabs step fails, Twilio succeeds, the snapshots are not built from a partial load.
     httpx.put(faults, json={"missing_detail_rate": 1.0}, timeout=5).raise_for_status()
-    failed = stack.graphql.wait_for_backfill(
-        stack.graphql.launch_backfill(PIPELINE, hour_keys(*WORKING_DAY))
-    )
+    failed = stack.graphql.wait_for_backfill(launch(stack.graphql, window))
     assert failed["status"] in ("COMPLETED_FAILED", "FAILED"), failed
+    assert failed["runs"], failed
 
     httpx.put(faults, json={}, timeout=5).raise_for_status()
     twilio_requests_before = sandbox_stats(stack.sandbox_url)["requests"]["twilio"]
     resumed = stack.graphql.wait_for_backfill(stack.graphql.reexecute_from_failure(failed["id"]))
     assert resumed["status"] == "COMPLETED_SUCCESS", resumed
+    assert resumed["runs"], resumed
+    # Only the failed steps (and what they hold back) ran again: Twilio was not fetched again.
+    executed = {}
+    for run in resumed["runs"]:
+        executed.update(stack.graphql.run_steps(run["id"]))
+    assert "raw__twilio_calls" not in executed, executed
+    assert executed.get("raw__elevenlabs_conversations") == "SUCCESS", executed
     assert sandbox_stats(stack.sandbox_url)["requests"]["twilio"] == twilio_requests_before
-    assert_window_equals_truth(stack, WORKING_DAY)
+    assert_window_equals_truth(stack, window)

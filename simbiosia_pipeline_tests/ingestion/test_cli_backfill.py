@@ -6,6 +6,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from simbiosia_pipeline.sandbox import SandboxConfig
@@ -52,6 +53,16 @@ def test_simbiosia_backfill_shows_progress_and_a_summary(cli_env, sandbox, wareh
     assert "2/2 runs succeeded" in done.stdout
     with connect(warehouse_env) as conn:
         assert_raw_equals_truth(conn, sandbox, START, END)
+        stored = conn.execute("SELECT count(*) FROM raw.twilio_calls").fetchone()[0]
+    # the hours' own row counts, summed over the range
+    assert f"raw/twilio_calls: {stored} rows" in done.stdout
+    # Each run names its target (the UI's Target column), as a run launched from the UI does.
+    with dg.DagsterInstance.from_config(cli_env["DAGSTER_HOME"]) as instance:
+        runs = instance.get_runs()
+    assert len(runs) == 2
+    assert {frozenset(key.to_user_string() for key in r.asset_selection) for r in runs} == {
+        frozenset({"raw/twilio_calls", "raw/elevenlabs_conversations"})
+    }
 
 
 def test_dagster_cli_partition_range(cli_env, sandbox, warehouse_env):

@@ -1,6 +1,7 @@
 """Raw ingestion end to end: sandbox over HTTP → Dagster assets → PostgreSQL, against the truth."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import dagster as dg
 import httpx
@@ -189,3 +190,55 @@ def _records_added(result) -> dict[str, int]:
         event.asset_key.to_user_string(): event.materialization.metadata[RECORDS_ADDED].value
         for event in result.get_asset_materialization_events()
     }
+
+
+def test_each_hour_of_a_ranged_run_carries_its_own_figures(server, sandbox, warehouse_env):
+    """Not the window's: hour by hour, the metadata equals the sandbox's records of that hour,
+    and the warehouse's; the hours are recorded as loaded, empty or not."""
+    start = datetime(2025, 10, 8, 1, tzinfo=UTC)  # night hours: some with few records
+    end = start + timedelta(hours=4)
+    run = materialize_raw(server.url, start, end)
+    events = {
+        (e.asset_key.to_user_string(), e.partition): e.materialization.metadata
+        for e in run.get_asset_materialization_events()
+    }
+    assert len(events) == 8
+    hour_counts = set()
+    for n in range(4):
+        hour = start + timedelta(hours=n)
+        key = hour.strftime("%Y-%m-%d-%H:%M")
+        calls = sandbox.twilio_calls(hour, hour + timedelta(hours=1))
+        conversations = sandbox.conversations(hour, hour + timedelta(hours=1))
+        twilio = events["raw/twilio_calls", key]
+        assert twilio["dagster/row_count"].value == len(calls)
+        usd = sum(
+            (abs(Decimal(c["price"])) for c in calls if c["price"] and c["price_unit"] == "USD"),
+            Decimal(0),
+        )
+        assert twilio["price_usd_total"].value == float(usd)
+        assert twilio["price_totals_by_currency"].value.get("USD", "0") == str(usd) or usd == 0
+        elevenlabs = events["raw/elevenlabs_conversations", key]
+        assert elevenlabs["dagster/row_count"].value == len(conversations)
+        credits = sum(
+            (Decimal(str(d["metadata"]["cost"])) for d in conversations if d["metadata"]["cost"]),
+            Decimal(0),
+        )
+        assert elevenlabs["credits_exact"].value == str(credits) or credits == 0
+        assert elevenlabs["credits_total"].value == float(credits)
+        hour_counts.add(len(calls))
+        # The window's figures are not on the hours.
+        assert "rows_replaced" not in twilio and "seconds_total" not in elevenlabs
+        with connect(warehouse_env) as conn:
+            stored = conn.execute(
+                "SELECT count(*) FROM raw.twilio_calls WHERE event_time >= %s AND event_time < %s",
+                (hour, hour + timedelta(hours=1)),
+            ).fetchone()[0]
+        assert stored == len(calls)
+    assert len(hour_counts) > 1  # hours differ: not one figure copied everywhere
+    with connect(warehouse_env) as conn:
+        loaded = conn.execute(
+            "SELECT source_table, count(*) FROM raw.loaded_hours"
+            " WHERE hour >= %s AND hour < %s GROUP BY 1 ORDER BY 1",
+            (start, end),
+        ).fetchall()
+    assert loaded == [("raw.elevenlabs_conversations", 4), ("raw.twilio_calls", 4)]

@@ -23,7 +23,7 @@ from datetime import datetime
 import dagster as dg
 
 from simbiosia_pipeline.assets.directory import workspace_directory
-from simbiosia_pipeline.assets.raw import BULK_TAG
+from simbiosia_pipeline.assets.raw import BULK_TAG, WINDOW_FIGURES
 from simbiosia_pipeline.dbt.assets import hourly_cost_models
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE
 from simbiosia_pipeline.warehouse.connection import connect
@@ -114,10 +114,11 @@ def retries_seen(instance: dg.DagsterInstance, run_ids: Iterable[str]) -> dict[s
                 if materialization.asset_key in seen_assets:
                     continue
                 seen_assets.add(materialization.asset_key)
-                metadata = materialization.metadata
+                metadata = {name: value.value for name, value in materialization.metadata.items()}
+                figures = metadata.get(WINDOW_FIGURES, metadata)  # a range's, or one hour's
                 for name, kind in (("retries", "http"), ("throttled_429", "429")):
-                    if name in metadata:
-                        counts[kind] += int(metadata[name].value)
+                    if name in figures:
+                        counts[kind] += int(figures[name])
     return dict(counts)
 
 

@@ -11,6 +11,7 @@ from simbiosia_pipeline.settings import (
     Settings,
     SourceMode,
     check_credentials,
+    record_sandbox_start,
 )
 
 CREDENTIALS = {
@@ -28,10 +29,11 @@ def refusal(env: dict[str, str]) -> str:
     return message
 
 
-def test_defaults_need_no_variable():
-    settings = Settings.from_env({})
+def test_defaults_need_no_variable(tmp_path):
+    settings = Settings.from_env({"SIMBIOSIA_HOME": str(tmp_path)})
     assert settings.source is SourceMode.SANDBOX
-    assert settings.start_date == date(2025, 8, 1)
+    # the sandbox's history: the last days, so a fresh demo's partitions are all loaded
+    assert settings.start_date == datetime.now(UTC).date() - timedelta(days=3)
     assert settings.settle_max_age == timedelta(hours=48)
     assert settings.elevenlabs_concurrency == 8
     assert settings.twilio_base_url is None and settings.alert_webhook_url is None
@@ -134,3 +136,19 @@ def test_a_credential_with_whitespace_or_a_control_character_is_refused_unshown(
     message = str(failure.value)
     assert message.startswith("ELEVENLABS_API_KEY holds whitespace or a control character")
     assert spoiled.strip() not in message
+
+
+def test_live_mode_starts_at_simbiosia_start_date_and_the_sandbox_where_its_first_run_did(
+    tmp_path,
+):
+    live = {"SIMBIOSIA_SOURCE": "live", "SIMBIOSIA_HOME": str(tmp_path)}
+    assert Settings.from_env(live).start_date == date(2025, 8, 1)
+    assert Settings.from_env({**live, "SIMBIOSIA_START_DATE": "2026-01-02"}).start_date == date(
+        2026, 1, 2
+    )
+    sandbox = {"SIMBIOSIA_HOME": str(tmp_path)}
+    assert record_sandbox_start(tmp_path, date(2026, 3, 4)) == date(2026, 3, 4)
+    assert record_sandbox_start(tmp_path, date(2026, 5, 6)) == date(2026, 3, 4)  # fixed once
+    assert Settings.from_env(sandbox).start_date == date(2026, 3, 4)
+    pinned = {**sandbox, "SIMBIOSIA_START_DATE": "2025-09-01"}
+    assert Settings.from_env(pinned).start_date == date(2025, 9, 1)

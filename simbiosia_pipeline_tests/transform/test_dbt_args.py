@@ -181,6 +181,12 @@ def test_one_lineage_graph_from_raw_to_snapshots():
         "public/unattributed_numbers",
         "staging/attribution_rule_counts",
         "public/billing_reconciliation",
+        "public/daily_completeness",
+    }
+    # its hours come from what both raw assets record (raw.loaded_hours)
+    assert parents("public/daily_completeness") == {
+        "raw/twilio_calls",
+        "raw/elevenlabs_conversations",
     }
     assert parents("public/billing_reconciliation") == {
         "staging/stg_twilio_calls",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from simbiosia_pipeline.backoffice import money, periods, queries, ui, views
+from simbiosia_pipeline.backoffice import completeness, money, periods, queries, ui, views
 
 CARDS = (
     ("Calls", "calls", money.count),
@@ -35,8 +35,10 @@ def render(selection: ui.Selection) -> None:
         ui.no_data(selection)
         return
 
-    table = views.per_day(daily)
+    loaded = completeness.cached_loaded_hours(selection.days)
+    table = views.per_day(daily, loaded)
     st.subheader("Per day")
+    completeness.warn_if_incomplete(loaded, set(daily["day"]))
     left, right = st.columns(2)
     left.bar_chart(
         views.chart_frame(table, "Day", ["Twilio USD", "ElevenLabs USD"]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from simbiosia_pipeline.backoffice import periods, queries, ui, views
+from simbiosia_pipeline.backoffice import completeness, periods, queries, ui, views
 
 MONTH_TO_DATE = "This month to date against the same days of last month"
 TWO_RANGES = "Two ranges of my choice"
@@ -30,7 +30,9 @@ def render(selection: ui.Selection) -> None:
     else:
         by_day, by_hour = st.tabs(["Per day", "Per hour"])
         with by_day:
-            table = views.per_day(daily)
+            loaded = completeness.cached_loaded_hours(selection.days)
+            completeness.warn_if_incomplete(loaded, set(daily["day"]))
+            table = views.per_day(daily, loaded)
             st.bar_chart(
                 views.chart_frame(table, "Day", ["Twilio USD", "ElevenLabs USD"]), stack=True
             )

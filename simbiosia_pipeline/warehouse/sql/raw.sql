@@ -179,3 +179,14 @@ $$;
 CREATE INDEX IF NOT EXISTS twilio_calls_outbound_lead_idx
     ON raw.twilio_calls (raw.normalize_e164(to_number), event_time)
     WHERE direction IN ('outbound-api', 'trunking-terminating');
+
+-- Which UTC hours each raw table holds as ingested: the raw assets add their window's hours in
+-- the transaction that replaces the window, so an hour without a single record is known to be
+-- loaded, and an hour never fetched is known to be missing. The completeness of a day
+-- (dbt: daily_completeness, workspace_daily_costs) counts these hours, never the records.
+CREATE TABLE IF NOT EXISTS raw.loaded_hours (
+    source_table  text        NOT NULL,  -- raw.twilio_calls, raw.elevenlabs_conversations
+    hour          timestamptz NOT NULL,  -- the start of the UTC hour
+    loaded_at     timestamptz NOT NULL,  -- the last load's commit
+    PRIMARY KEY (source_table, hour)
+);
