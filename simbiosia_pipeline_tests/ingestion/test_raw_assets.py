@@ -192,12 +192,12 @@ def _records_added(result) -> dict[str, int]:
     }
 
 
-def test_each_hour_of_a_ranged_run_carries_its_own_figures(server, sandbox, warehouse_env):
+def test_each_hour_of_a_ranged_run_carries_its_own_figures(sandbox_server, sandbox, warehouse_env):
     """Not the window's: hour by hour, the metadata equals the sandbox's records of that hour,
     and the warehouse's; the hours are recorded as loaded, empty or not."""
     start = datetime(2025, 10, 8, 1, tzinfo=UTC)  # night hours: some with few records
     end = start + timedelta(hours=4)
-    run = materialize_raw(server.url, start, end)
+    run = materialize_raw(sandbox_server.url, start, end)
     events = {
         (e.asset_key.to_user_string(), e.partition): e.materialization.metadata
         for e in run.get_asset_materialization_events()
