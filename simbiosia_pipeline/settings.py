@@ -85,12 +85,13 @@ class Settings:
         """Every setting of ``env`` (default: the process environment), each checked; the first
         bad one raises ``ConfigurationError`` naming it."""
         env = dict(os.environ if env is None else env)
+        source = _enum(env, "SIMBIOSIA_SOURCE", SourceMode, SourceMode.SANDBOX)
         return cls(
-            source=_enum(env, "SIMBIOSIA_SOURCE", SourceMode, SourceMode.SANDBOX),
+            source=source,
             start_date=_start_date(env, "SIMBIOSIA_START_DATE", date(2025, 8, 1)),
             database_url=_database_url(env, "SIMBIOSIA_DATABASE_URL"),
             home=_path(env, "SIMBIOSIA_HOME", PROJECT_DIR / ".simbiosia").resolve(),
-            workspaces_file=_path(env, "SIMBIOSIA_WORKSPACES_FILE", SANDBOX_WORKSPACES_FILE),
+            workspaces_file=_workspaces_file(env, "SIMBIOSIA_WORKSPACES_FILE", source),
             reporting_tz=_time_zone(env, "SIMBIOSIA_REPORTING_TZ", "Europe/Madrid"),
             settle_max_age=_duration(
                 env, "SIMBIOSIA_SETTLE_MAX_AGE", timedelta(hours=48), SETTLE_MAX_AGE_RANGE
@@ -263,6 +264,17 @@ def _path(env, name, default: Path) -> Path:
     if not raw.isprintable():
         raise ConfigurationError(f"{name}={_shown(raw)} holds a control character")
     return Path(raw)
+
+
+def _workspaces_file(env, name, source: SourceMode) -> Path:
+    """The sandbox's fictional workspaces are a default for the sandbox only: with the real
+    APIs they would silently attribute real money to invented customers."""
+    if source is SourceMode.LIVE and not env.get(name):
+        raise ConfigurationError(
+            f"{name} must be set when SIMBIOSIA_SOURCE=live: the default is the sandbox's "
+            "fictional workspaces, which would attribute real costs to invented customers"
+        )
+    return _path(env, name, SANDBOX_WORKSPACES_FILE)
 
 
 def _time_zone(env, name, default):

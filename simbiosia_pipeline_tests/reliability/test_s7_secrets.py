@@ -44,7 +44,7 @@ from simbiosia_pipeline.automation.sensors import (
     run_failure_alert_sensor,
 )
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
-from simbiosia_pipeline.settings import PROJECT_DIR
+from simbiosia_pipeline.settings import PROJECT_DIR, SANDBOX_WORKSPACES_FILE
 from simbiosia_pipeline_tests.local_servers import create_database, drop_database, free_port
 from simbiosia_pipeline_tests.reliability.control import SandboxControl
 from simbiosia_pipeline_tests.reliability.processes import start_backfill, wait_until
@@ -164,6 +164,7 @@ def test_secrets_appear_in_no_log_metadata_event_or_alert(
     env = {
         **CREDENTIALS,
         "SIMBIOSIA_SOURCE": "live",
+        "SIMBIOSIA_WORKSPACES_FILE": str(SANDBOX_WORKSPACES_FILE),
         "SIMBIOSIA_DATABASE_URL": with_password(warehouse_env, WAREHOUSE_PASSWORD),
         "DAGSTER_HOME": str(dagster_home),
         "DAGSTER_PG_URL": dagster_pg_url,
