@@ -66,13 +66,11 @@ PERMANENT_ERRORS = (SourceAuthError, RecordError, ConfigurationError, UnusableAn
 
 @dataclass
 class TwilioTally:
-    calls: int = 0
     pending: int = 0
     # Σ |price| per currency (price_unit): amounts in different currencies are never added up.
     prices: dict[str, Decimal] = field(default_factory=dict)
 
     def add(self, call: dict) -> None:
-        self.calls += 1
         price = call.get("price")
         self.pending += twilio_cost_pending(call.get("status"), price)
         if price is not None:
@@ -82,22 +80,17 @@ class TwilioTally:
 
 @dataclass
 class ConversationTally:
-    conversations: int = 0
     non_final: int = 0
     final_without_cost: int = 0  # flagged: a final conversation must carry its cost
     credits: Decimal = Decimal(0)
 
     def add(self, detail: dict) -> None:
-        self.conversations += 1
         self.non_final += not is_final(detail)
         cost = (detail.get("metadata") or {}).get("cost")
         if cost is not None:
             self.credits += Decimal(str(cost))
         elif is_final(detail):
             self.final_without_cost += 1
-
-
-_UNEXPECTED_VALUE = (KeyError, AttributeError, TypeError, ValueError, ArithmeticError)
 
 
 @dataclass

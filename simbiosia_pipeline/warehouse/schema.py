@@ -68,10 +68,3 @@ def claim_source_mode(conn: psycopg.Connection, mode: SourceMode) -> None:
             f"mix them. Point SIMBIOSIA_DATABASE_URL at another database, or reset this one "
             f"(`simbiosia db reset`) if its {recorded} data may be discarded."
         )
-
-
-def recorded_source_mode(conn: psycopg.Connection) -> SourceMode | None:
-    row = conn.execute(
-        "SELECT value FROM raw.warehouse_info WHERE key = %s", (_SOURCE_MODE_KEY,)
-    ).fetchone()
-    return SourceMode(row[0]) if row else None
