@@ -38,8 +38,36 @@ from simbiosia_pipeline.automation.sensors import (
     run_failure_alert_sensor,
     settlement_sensor,
 )
-from simbiosia_pipeline.sources.resources import source_apis
+from simbiosia_pipeline.settings import Settings, SourceMode
+from simbiosia_pipeline.sources import elevenlabs, twilio
+from simbiosia_pipeline.sources.resources import LiveApis, SourceApis
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
+
+
+def source_apis(settings: Settings | None = None) -> SourceApis:
+    """The real APIs or their double, for ``SIMBIOSIA_SOURCE`` (read when the code location
+    loads). The simulator is imported in sandbox mode only: production never loads it."""
+    settings = settings or Settings.from_env()
+    twilio_url, elevenlabs_url = settings.twilio_base_url, settings.elevenlabs_base_url
+    if settings.source is SourceMode.LIVE:
+        return LiveApis(
+            twilio_account_sid=dg.EnvVar("TWILIO_ACCOUNT_SID"),
+            twilio_auth_token=dg.EnvVar("TWILIO_AUTH_TOKEN"),
+            elevenlabs_api_key=dg.EnvVar("ELEVENLABS_API_KEY"),
+            twilio_base_url=twilio_url or twilio.DEFAULT_BASE_URL,
+            elevenlabs_base_url=elevenlabs_url or elevenlabs.DEFAULT_BASE_URL,
+            elevenlabs_concurrency=settings.elevenlabs_concurrency,
+            elevenlabs_reserved_concurrency=settings.elevenlabs_reserved_concurrency,
+        )
+    from simbiosia_pipeline.sandbox.resource import SandboxApis
+
+    return SandboxApis(
+        twilio_base_url=twilio_url,
+        elevenlabs_base_url=elevenlabs_url,
+        elevenlabs_concurrency=settings.elevenlabs_concurrency,
+        elevenlabs_reserved_concurrency=settings.elevenlabs_reserved_concurrency,
+    )
+
 
 # Twilio and ElevenLabs ingestion run side by side; dbt waits for both. Set explicitly: the
 # default is the host's CPU count, not the container's. Each step runs in a process forked from

@@ -11,8 +11,8 @@ import httpx
 
 from simbiosia_pipeline.assets.raw import BULK_TAG, elevenlabs_conversations, twilio_calls
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+from simbiosia_pipeline.sandbox.resource import SandboxApis
 from simbiosia_pipeline.sources.records import without_transcript
-from simbiosia_pipeline.sources.resources import SandboxApis
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
 RAW_ASSETS = (twilio_calls, elevenlabs_conversations)

@@ -18,17 +18,18 @@ import dagster as dg
 from simbiosia_pipeline.assets.raw_checks import evaluate_raw_checks, raw_check_specs
 from simbiosia_pipeline.partitions import HOURLY
 from simbiosia_pipeline.settings import ConfigurationError, Settings
-from simbiosia_pipeline.sources.answers import UnusableAnswerError
+from simbiosia_pipeline.sources.errors import (
+    PERMANENT_SOURCE_ERRORS,
+    RecordError,
+)
 from simbiosia_pipeline.sources.pending import twilio_cost_pending
 from simbiosia_pipeline.sources.records import (
-    RecordError,
     check_storable,
     conversation_row,
     is_final,
     twilio_row,
 )
 from simbiosia_pipeline.sources.resources import SourceApis
-from simbiosia_pipeline.sources.twilio import SourceAuthError
 from simbiosia_pipeline.sources.windows import Window, hour_ranges
 from simbiosia_pipeline.warehouse.connection import WarehouseUnavailableError
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
@@ -61,7 +62,7 @@ RANGE_IN_ONE_RUN = dg.BackfillPolicy.single_run()
 BULK_TAG = "simbiosia/bulk"
 # Permanent: bad credentials, a record that cannot be parsed, a setting out of range, an answer
 # of the wrong shape, too large or redirected (retrying gets the same answer).
-PERMANENT_ERRORS = (SourceAuthError, RecordError, ConfigurationError, UnusableAnswerError)
+PERMANENT_ERRORS = (*PERMANENT_SOURCE_ERRORS, ConfigurationError)
 
 
 @dataclass

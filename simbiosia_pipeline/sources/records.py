@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from simbiosia_pipeline.sources.answers import dumps_exact
+from simbiosia_pipeline.sources.errors import RecordError
 from simbiosia_pipeline.sources.pending import conversation_cost_pending
 from simbiosia_pipeline.sources.windows import from_unix_seconds
 
@@ -60,10 +61,6 @@ AMOUNT_UNITS = {
 }
 INT4_MAX = 2**31 - 1  # integer columns (durations in seconds)
 LATEST_UNIX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z, the last moment Python dates hold
-
-
-class RecordError(ValueError):
-    """A source record the pipeline cannot store faithfully; the message names it."""
 
 
 # --- Twilio ---------------------------------------------------------------------------------

@@ -28,11 +28,11 @@ from simbiosia_pipeline.sources.answers import (
     AnswerLimits,
     BodyReader,
     Deadline,
-    UnusableAnswerError,
     dumps_exact,
     loads_exact,
     refuse_redirect,
 )
+from simbiosia_pipeline.sources.errors import SourceAuthError, UnusableAnswerError
 from simbiosia_pipeline.sources.http import (
     BackoffPolicy,
     RequestStats,
@@ -41,7 +41,6 @@ from simbiosia_pipeline.sources.http import (
     check_response,
 )
 from simbiosia_pipeline.sources.pages import PagingGuard, without_account_sid
-from simbiosia_pipeline.sources.twilio import SourceAuthError
 
 DAILY_USAGE_PATH = "/2010-04-01/Accounts/{account_sid}/Usage/Records/Daily.json"
 ELEVENLABS_USAGE_PATH = "/v1/workspace/analytics/query/usage-by-product-over-time"

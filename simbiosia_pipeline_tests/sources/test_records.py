@@ -6,10 +6,10 @@ from decimal import Decimal
 import orjson
 import pytest
 
+from simbiosia_pipeline.sources.errors import RecordError
 from simbiosia_pipeline.sources.records import (
     CONVERSATION_COLUMNS,
     TWILIO_COLUMNS,
-    RecordError,
     conversation_row,
     latest_by_key,
     twilio_row,
