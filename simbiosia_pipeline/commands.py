@@ -23,8 +23,7 @@ import click
 from simbiosia_pipeline.run_console import RunConsole
 from simbiosia_pipeline.settings import ConfigurationError, Settings, check_credentials
 from simbiosia_pipeline.sources.windows import Window
-
-HOUR = timedelta(hours=1)
+from simbiosia_pipeline.utc import HOUR
 
 
 @dataclass(frozen=True)
@@ -131,18 +130,10 @@ def materialize_window(window: Window, selection: str | None, console: RunConsol
     """One Dagster run materializing ``selection`` (default: the hourly job) over ``window``."""
     # Imported here, not at the top: they read the settings, which `simbiosia --help` must not.
     from simbiosia_pipeline.assets.raw import BULK_TAG
-    from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+    from simbiosia_pipeline.partitions import hour_range_tags
 
     began = time.perf_counter()
-    result = _execute(
-        _job(selection),
-        {
-            "dagster/asset_partition_range_start": window.start.strftime(PARTITION_KEY_FORMAT),
-            "dagster/asset_partition_range_end": (window.end - HOUR).strftime(PARTITION_KEY_FORMAT),
-            BULK_TAG: "true",
-        },
-        console,
-    )
+    result = _execute(_job(selection), {**hour_range_tags(window), BULK_TAG: "true"}, console)
     rows: dict[str, int] = {}
     for event in result.get_asset_materialization_events():
         # A ranged run reports one materialization per hour, each carrying the run's row count.
@@ -178,15 +169,12 @@ def materialize_days(window: Window, console: RunConsole) -> tuple[date, date] |
 
     from simbiosia_pipeline.assets.raw import BULK_TAG
     from simbiosia_pipeline.definitions import DAILY_ASSETS
+    from simbiosia_pipeline.partitions import day_range_tags
 
     first, last = days
     result = _execute(
         _job(AssetSelection.assets(*DAILY_ASSETS)),
-        {
-            "dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat(),
-            BULK_TAG: "true",
-        },
+        {**day_range_tags(first, last), BULK_TAG: "true"},
         console,
     )
     click.echo(

@@ -15,11 +15,12 @@ from simbiosia_pipeline.assets.reconciliation import billing_days
 from simbiosia_pipeline.assets.transform import cost_views, dbt_resource, hourly_cost_models
 from simbiosia_pipeline.assets.usage import elevenlabs_usage, twilio_usage_records
 from simbiosia_pipeline.automation.abandoned import abandoned_runs_sensor
-from simbiosia_pipeline.automation.checks import freshness_checks, freshness_sensor
-from simbiosia_pipeline.automation.directory import (
-    directory_restatement_sensor,
-    workspaces_file_sensor,
+from simbiosia_pipeline.automation.budgets import budget_alert_sensor
+from simbiosia_pipeline.automation.failure_alerts import (
+    check_failure_alert_sensor,
+    run_failure_alert_sensor,
 )
+from simbiosia_pipeline.automation.freshness import freshness_checks, freshness_sensor
 from simbiosia_pipeline.automation.jobs import (
     directory_job,
     hourly_pipeline_job,
@@ -27,17 +28,16 @@ from simbiosia_pipeline.automation.jobs import (
     restate_attribution_job,
 )
 from simbiosia_pipeline.automation.lookback import lookback_restatement_sensor
+from simbiosia_pipeline.automation.reattribution import (
+    directory_restatement_sensor,
+    workspaces_file_sensor,
+)
 from simbiosia_pipeline.automation.schedules import (
     catch_up_schedule,
     hourly_schedule,
     reconciliation_schedule,
 )
-from simbiosia_pipeline.automation.sensors import (
-    budget_alert_sensor,
-    check_failure_alert_sensor,
-    run_failure_alert_sensor,
-    settlement_sensor,
-)
+from simbiosia_pipeline.automation.settlement import settlement_sensor
 from simbiosia_pipeline.settings import Settings, SourceMode
 from simbiosia_pipeline.sources import elevenlabs, twilio
 from simbiosia_pipeline.sources.resources import LiveApis, SourceApis

@@ -15,7 +15,7 @@ from pydantic import PrivateAttr
 from simbiosia_pipeline.sandbox import credentials
 from simbiosia_pipeline.sandbox.config import SandboxConfig
 from simbiosia_pipeline.sandbox.server import start_sandbox_server
-from simbiosia_pipeline.sandbox.truth import Sandbox
+from simbiosia_pipeline.sandbox.simulator import Sandbox
 from simbiosia_pipeline.settings import SourceMode
 from simbiosia_pipeline.sources.resources import Endpoints, SourceApis
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import yaml
 
-from simbiosia_pipeline.automation.sensors import budget_alert_sensor
+from simbiosia_pipeline.automation.budgets import budget_alert_sensor
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE, Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline_tests.support import materialize_pipeline

@@ -7,8 +7,8 @@ from __future__ import annotations
 import dagster as dg
 
 from simbiosia_pipeline.assets.directory import workspace_directory
-from simbiosia_pipeline.automation.directory import workspaces_file_sensor
 from simbiosia_pipeline.automation.jobs import directory_job
+from simbiosia_pipeline.automation.reattribution import workspaces_file_sensor
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
 # 9 levels of 9 aliases: 9^9 values once expanded, from ~500 bytes.

@@ -24,7 +24,7 @@ import pytest
 
 from simbiosia_pipeline.assets.reconciliation import FINAL_IN_TIME, MATCHES, billing_days
 from simbiosia_pipeline.assets.usage import elevenlabs_usage, twilio_usage_records
-from simbiosia_pipeline.automation.sensors import check_failure_alert_sensor
+from simbiosia_pipeline.automation.failure_alerts import check_failure_alert_sensor
 from simbiosia_pipeline.report import print_reconciliation
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE, Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.connection import connect

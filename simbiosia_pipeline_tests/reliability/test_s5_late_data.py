@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from simbiosia_pipeline.automation.sensors import settlement_sensor
+from simbiosia_pipeline.automation.settlement import settlement_sensor
 from simbiosia_pipeline.definitions import HOURLY_JOB
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server

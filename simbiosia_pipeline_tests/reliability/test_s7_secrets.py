@@ -39,7 +39,7 @@ import pytest
 from dagster._utils.error import serializable_error_info_from_exc_info
 
 from simbiosia_pipeline.automation.alerts import AlertDeliveryError
-from simbiosia_pipeline.automation.sensors import (
+from simbiosia_pipeline.automation.failure_alerts import (
     check_failure_alert_sensor,
     run_failure_alert_sensor,
 )

@@ -31,7 +31,7 @@ import dagster as dg
 import pytest
 
 from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
-from simbiosia_pipeline.automation.sensors import check_failure_alert_sensor
+from simbiosia_pipeline.automation.failure_alerts import check_failure_alert_sensor
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.sandbox.credentials import (
     DEFAULT_ELEVENLABS_API_KEY,

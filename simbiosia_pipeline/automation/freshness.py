@@ -15,6 +15,8 @@ import warnings
 
 import dagster as dg
 
+from simbiosia_pipeline.automation.status import default_sensor_status
+
 
 def freshness_checks(raw_assets) -> list[dg.AssetChecksDefinition]:
     """The newest hourly partition of each raw asset must exist by :45 of the next hour."""
@@ -26,8 +28,6 @@ def freshness_checks(raw_assets) -> list[dg.AssetChecksDefinition]:
 
 
 def freshness_sensor(checks) -> dg.SensorDefinition:
-    from simbiosia_pipeline.automation.sensors import default_sensor_status
-
     with warnings.catch_warnings():
         _ignore_supersession("build_sensor_for_freshness_checks")
         return dg.build_sensor_for_freshness_checks(
