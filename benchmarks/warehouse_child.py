@@ -114,9 +114,13 @@ def _load_directory() -> None:
     import dagster as dg
 
     from simbiosia_pipeline.assets.directory import workspace_directory
+    from simbiosia_pipeline.pipeline_settings import PipelineSettings
     from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
-    dg.materialize([workspace_directory], resources={"warehouse": WarehouseResource()})
+    dg.materialize(
+        [workspace_directory],
+        resources={"warehouse": WarehouseResource(), "settings": PipelineSettings.from_env()},
+    )
 
 
 def _write_template(conn, payload: dict, window) -> int:
@@ -208,9 +212,14 @@ def _hour_refresh(payload: dict) -> dict:
     import dagster as dg
 
     from simbiosia_pipeline.assets.transform import dbt_resource, hourly_cost_models
+    from simbiosia_pipeline.pipeline_settings import PipelineSettings
     from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
-    resources = {"dbt": dbt_resource(), "warehouse": WarehouseResource()}
+    resources = {
+        "dbt": dbt_resource(),
+        "warehouse": WarehouseResource(),
+        "settings": PipelineSettings.from_env(),
+    }
     seconds = []
     for repetition in range(payload["repeats"] + 1):  # the first is a warm-up
         began = time.perf_counter()

@@ -38,6 +38,7 @@ from simbiosia_pipeline.automation.schedules import (
     reconciliation_schedule,
 )
 from simbiosia_pipeline.automation.settlement import settlement_sensor
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.settings import Settings, SourceMode
 from simbiosia_pipeline.sources import elevenlabs, twilio
 from simbiosia_pipeline.sources.resources import LiveApis, SourceApis
@@ -82,6 +83,9 @@ EXECUTOR = dg.multiprocess_executor.configured(
     }
 )
 
+# Read and checked once, when the code location loads (a bad value: it does not load, naming it);
+# runs and sensors receive the values as resources, shown in the UI's resource config.
+SETTINGS = Settings.from_env()
 RAW_ASSETS = [twilio_calls, elevenlabs_conversations]
 # What the providers bill, per UTC day, and the reconciliation of those days with our sums.
 DAILY_ASSETS = [twilio_usage_records, elevenlabs_usage, billing_days]
@@ -111,6 +115,11 @@ defs = dg.Definitions(
         freshness_sensor(FRESHNESS_CHECKS),
         abandoned_runs_sensor,
     ],
-    resources={"apis": source_apis(), "warehouse": WarehouseResource(), "dbt": dbt_resource()},
+    resources={
+        "apis": source_apis(SETTINGS),
+        "settings": PipelineSettings.from_settings(SETTINGS),
+        "warehouse": WarehouseResource(),
+        "dbt": dbt_resource(),
+    },
     executor=EXECUTOR,
 )

@@ -11,6 +11,7 @@ import httpx
 
 from simbiosia_pipeline.assets.raw import BULK_TAG, elevenlabs_conversations, twilio_calls
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox.resource import SandboxApis
 from simbiosia_pipeline.sources.records import without_transcript
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
@@ -53,7 +54,11 @@ def materialize_raw(
     return dg.materialize(
         list(assets),
         instance=TEST_INSTANCE,
-        resources={"apis": sandbox_apis(url, **api_overrides), "warehouse": WarehouseResource()},
+        resources={
+            "apis": sandbox_apis(url, **api_overrides),
+            "warehouse": WarehouseResource(),
+            "settings": PipelineSettings.from_env(),
+        },
         tags={**range_tags(start, end), **({BULK_TAG: "true"} if bulk else {})},
         raise_on_error=raise_on_error,
     )
@@ -139,6 +144,7 @@ def materialize_pipeline(
     resources = {
         "apis": sandbox_apis(url, **api_overrides),
         "warehouse": WarehouseResource(),
+        "settings": PipelineSettings.from_env(),
         "dbt": dbt_resource(),
     }
     runs = {

@@ -17,6 +17,7 @@ import dagster as dg
 
 from simbiosia_pipeline.assets.raw_checks import evaluate_raw_checks, raw_check_specs
 from simbiosia_pipeline.partitions import HOURLY
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.settings import ConfigurationError, Settings
 from simbiosia_pipeline.sources.errors import (
     PERMANENT_SOURCE_ERRORS,
@@ -167,6 +168,7 @@ def _load_window(
     context: dg.AssetExecutionContext,
     apis: SourceApis,
     warehouse: WarehouseResource,
+    settings: PipelineSettings,
     table: RawTable,
     fetch: Callable[[Window, Callable[[list[dict]], None]], object],
     to_row: Callable[[dict, datetime], tuple],
@@ -181,7 +183,7 @@ def _load_window(
             claim_source_mode(conn, apis.mode)
             with WindowWriter(conn, table, window.start, window.end) as writer:
                 fetched = fetch(window, _Load(writer, to_row, tally, table, window))
-            settled_by = datetime.now(UTC) - Settings.from_env().settle_max_age
+            settled_by = datetime.now(UTC) - settings.settle_max_age
             checks = evaluate_raw_checks(conn, table, window, settled_by)
     except WarehouseUnavailableError:
         raise  # down or restarting: the step's RetryPolicy tries again (scenario 3 of issue 6)
@@ -231,7 +233,10 @@ def raw_asset(name: str, api: str):
 
 @raw_asset("twilio_calls", api="twilio")
 def twilio_calls(
-    context: dg.AssetExecutionContext, apis: SourceApis, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    apis: SourceApis,
+    warehouse: WarehouseResource,
+    settings: PipelineSettings,
 ) -> dg.MaterializeResult:
     """Every Twilio call that started in the window — all directions, all statuses.
 
@@ -249,6 +254,7 @@ def twilio_calls(
         context,
         apis,
         warehouse,
+        settings,
         TWILIO_CALLS,
         lambda window, sink: apis.twilio().calls_started_in(window, sink),
         twilio_row,
@@ -269,7 +275,10 @@ def twilio_calls(
 
 @raw_asset("elevenlabs_conversations", api="elevenlabs")
 def elevenlabs_conversations(
-    context: dg.AssetExecutionContext, apis: SourceApis, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    apis: SourceApis,
+    warehouse: WarehouseResource,
+    settings: PipelineSettings,
 ) -> dg.MaterializeResult:
     """Every ElevenLabs conversation that started in the window, with its cost detail.
 
@@ -283,7 +292,7 @@ def elevenlabs_conversations(
 
     Idempotent: the window is deleted and re-inserted in one transaction.
     """
-    store_transcripts = Settings.from_env().store_transcripts
+    store_transcripts = settings.store_transcripts
     bulk = is_bulk_run(context)
     tally = ConversationTally()
 
@@ -294,6 +303,7 @@ def elevenlabs_conversations(
         context,
         apis,
         warehouse,
+        settings,
         ELEVENLABS_CONVERSATIONS,
         # built inside the load: a setting out of range fails the run at once, unretried
         lambda window, sink: apis.elevenlabs(bulk=bulk).conversations_started_in(window, sink),

@@ -19,7 +19,7 @@ import dagster as dg
 
 from simbiosia_pipeline.automation.alerts import send_alert
 from simbiosia_pipeline.automation.status import default_sensor_status
-from simbiosia_pipeline.settings import Settings
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
 # Days recent enough to alert on; older crossings are history, not news.
@@ -114,8 +114,11 @@ def budget_alert_sensor(clock=_wall_clock) -> dg.SensorDefinition:
         default_status=default_sensor_status(),
         description="Alert once when a workspace's daily or monthly spend crosses its budget.",
     )
-    def _budgets(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
-        settings = Settings.from_env()
+    def _budgets(
+        context: dg.SensorEvaluationContext,
+        warehouse: WarehouseResource,
+        settings: PipelineSettings,
+    ):
         today = clock().astimezone(ZoneInfo(settings.reporting_tz)).date()
         since = lookback_start(today)
         with warehouse.connect() as conn:

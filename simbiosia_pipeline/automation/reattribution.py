@@ -17,7 +17,7 @@ from simbiosia_pipeline.assets.directory import RESTATE_FROM
 from simbiosia_pipeline.automation.alerts import AlertDeliveryError, send_alert
 from simbiosia_pipeline.automation.status import default_sensor_status
 from simbiosia_pipeline.partitions import HOURLY, hour_range_tags
-from simbiosia_pipeline.settings import Settings
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sources.windows import Window
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.workspaces import DirectoryError, load_directory
@@ -31,9 +31,13 @@ def workspaces_file_sensor(directory_job, minimum_interval_seconds: int = 60):
         default_status=default_sensor_status(),
         description="Load the workspaces file into the warehouse whenever what it says changes.",
     )
-    def _watch(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    def _watch(
+        context: dg.SensorEvaluationContext,
+        warehouse: WarehouseResource,
+        settings: PipelineSettings,
+    ):
         """The cursor is the fingerprint of the last invalid file alerted (once per edit)."""
-        path = Settings.from_env().workspaces_file
+        path = settings.workspaces_path
         try:
             content_hash = load_directory(path).content_hash()
         except DirectoryError as exc:  # the previous directory stays in force

@@ -22,7 +22,7 @@ import dagster as dg
 
 from simbiosia_pipeline.automation.status import default_sensor_status
 from simbiosia_pipeline.partitions import RANGE_END_TAG, RANGE_START_TAG, hour_range_tags
-from simbiosia_pipeline.settings import Settings
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sources.pending import CONVERSATION_PENDING_SQL, TWILIO_PENDING_SQL
 from simbiosia_pipeline.sources.windows import Window
 from simbiosia_pipeline.utc import HOUR
@@ -121,8 +121,12 @@ def settlement_sensor(job, clock=_wall_clock) -> dg.SensorDefinition:
         default_status=default_sensor_status(),
         description="Re-ingest hours that hold unrated prices or unfinished conversations.",
     )
-    def _settlement(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
-        policy = SettlementPolicy(max_age=Settings.from_env().settle_max_age)
+    def _settlement(
+        context: dg.SensorEvaluationContext,
+        warehouse: WarehouseResource,
+        settings: PipelineSettings,
+    ):
+        policy = SettlementPolicy(max_age=settings.settle_max_age)
         now = clock()
         with warehouse.connect() as conn:
             if conn.execute("SELECT to_regclass('raw.twilio_calls')").fetchone()[0] is None:

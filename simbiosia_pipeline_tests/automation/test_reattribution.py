@@ -13,6 +13,7 @@ from simbiosia_pipeline.automation.reattribution import (
     workspaces_file_sensor,
 )
 from simbiosia_pipeline.definitions import DIRECTORY_JOB, RESTATE_JOB
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE, Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.utc import EPOCH
 from simbiosia_pipeline.warehouse.connection import connect
@@ -69,7 +70,6 @@ def edited_file(tmp_path, monkeypatch):
 
 def test_an_edited_file_is_loaded_and_its_history_restated(edited_file, warehouse_env, monkeypatch):
     sandbox = Sandbox(SandboxConfig(seed=9, scale=0.5, now=NOW))
-    resources = {"warehouse": WarehouseResource()}
     with start_sandbox_server(sandbox) as server, dg.instance_for_test() as instance:
         materialize_pipeline(server.url, START, END)
         with connect(warehouse_env) as conn:
@@ -77,6 +77,7 @@ def test_an_edited_file_is_loaded_and_its_history_restated(edited_file, warehous
         assert before == {4}
 
         monkeypatch.setenv("SIMBIOSIA_WORKSPACES_FILE", str(edited_file))
+        resources = {"warehouse": WarehouseResource(), "settings": PipelineSettings.from_env()}
         watch = workspaces_file_sensor(DIRECTORY_JOB)
         [load] = watch.evaluate_tick(
             dg.build_sensor_context(instance, resources=resources)

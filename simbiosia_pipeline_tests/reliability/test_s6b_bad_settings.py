@@ -20,6 +20,7 @@ import dagster as dg
 import pytest
 
 from simbiosia_pipeline.assets.raw import twilio_calls
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.settings import PROJECT_DIR, SANDBOX_WORKSPACES_FILE
 from simbiosia_pipeline.sources.resources import LiveApis
@@ -126,7 +127,8 @@ def test_a_credential_with_a_newline_fails_the_run_at_its_start_without_retries(
     with dg.instance_for_test() as instance:
         result = dg.materialize(
             [twilio_calls], partition_key="2025-10-08-09:00", instance=instance,
-            resources={"apis": apis, "warehouse": WarehouseResource()}, raise_on_error=False,
+            resources={"apis": apis, "warehouse": WarehouseResource(),
+                       "settings": PipelineSettings.from_env()}, raise_on_error=False,
         )  # fmt: skip
         events = instance.all_logs(result.run_id)
     assert not result.success

@@ -27,6 +27,7 @@ from psycopg.types.json import set_json_loads
 from simbiosia_pipeline.assets.directory import workspace_directory
 from simbiosia_pipeline.assets.raw import BULK_TAG
 from simbiosia_pipeline.assets.transform import dbt_resource, hourly_cost_models
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE
 from simbiosia_pipeline.sources.records import without_transcript
 from simbiosia_pipeline.warehouse.connection import connect
@@ -51,7 +52,11 @@ SHOWN_MISMATCHES = 20
 
 
 def pipeline_resources(sandbox_url: str | None = None, **api_overrides) -> dict:
-    resources = {"warehouse": WarehouseResource(), "dbt": DBT}
+    resources = {
+        "warehouse": WarehouseResource(),
+        "settings": PipelineSettings.from_env(),
+        "dbt": DBT,
+    }
     if sandbox_url:
         resources["apis"] = sandbox_apis(sandbox_url, **api_overrides)
     return resources
