@@ -19,22 +19,6 @@ from simbiosia_pipeline.sources.errors import RecordError
 from simbiosia_pipeline.sources.pending import conversation_cost_pending
 from simbiosia_pipeline.sources.windows import from_unix_seconds
 
-TWILIO_COLUMNS = (
-    "sid", "account_sid", "parent_call_sid", "direction", "status", "from_number", "to_number",
-    "start_time", "end_time", "duration_secs", "price", "price_unit", "trunk_sid",
-    "date_created", "date_updated", "event_time", "payload", "ingested_at",
-)  # fmt: skip
-
-CONVERSATION_COLUMNS = (
-    "conversation_id", "agent_id", "agent_name", "status", "start_time", "call_duration_secs",
-    "cost", "dev_discount", "is_burst", "tier", "llm_price", "llm_charge", "call_charge",
-    "free_minutes_consumed", "free_llm_dollars_consumed", "llm_usage", "phone_call_type",
-    "phone_number_id", "agent_number", "external_number", "call_sid", "call_direction",
-    "batch_call_id", "batch_call_recipient_id", "termination_reason", "payload", "ingested_at",
-    "cost_fiat", "platform_charge", "platform_price", "voice_surcharge_charge", "analysis_charge",
-    "analysis_price",
-)  # fmt: skip
-
 # Sanity bounds of amounts, by unit: a single call or conversation beyond them is a broken
 # record, not a charge (README, "Hostile answers"). Twilio prices are in the call's own currency
 # (``price_unit``): a million units of any currency is more than any single call could cost.

@@ -295,33 +295,6 @@ def _decimal(value) -> Decimal | None:
     return amount
 
 
-TWILIO_USAGE_COLUMNS = (
-    "record_key",
-    "day",
-    "day_start",
-    "category",
-    "count",
-    "usage",
-    "usage_unit",
-    "price",
-    "price_unit",
-    "as_of",
-    "payload",
-    "ingested_at",
-)
-ELEVENLABS_USAGE_COLUMNS = (
-    "record_key",
-    "day",
-    "day_start",
-    "product_type",
-    "credits",
-    "fiat",
-    "fiat_unit",
-    "payload",
-    "ingested_at",
-)
-
-
 def day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 

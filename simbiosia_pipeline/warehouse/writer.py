@@ -34,6 +34,10 @@ class RawTable:
     key: str
     time_column: str
     columns: tuple[str, ...]
+    # SQL predicates of the in-step checks: a row whose amounts have the wrong sign, a row whose
+    # cost may still change (None: the table has no such check).
+    sign_violations: str | None = None
+    pending: str | None = None
 
     @property
     def qualified(self) -> sql.Composed:
