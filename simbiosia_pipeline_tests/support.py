@@ -48,16 +48,18 @@ def materialize_raw(
     assets: Sequence = RAW_ASSETS,
     raise_on_error: bool = True,
     bulk: bool = True,
+    settings: PipelineSettings | None = None,
     **api_overrides,
 ) -> dg.ExecuteInProcessResult:
-    """A ranged run of the raw assets against the sandbox at ``url`` (a backfill by default)."""
+    """A ranged run of the raw assets against the sandbox at ``url`` (a backfill by default),
+    with ``settings`` (default: the environment's, read now)."""
     return dg.materialize(
         list(assets),
         instance=TEST_INSTANCE,
         resources={
             "apis": sandbox_apis(url, **api_overrides),
             "warehouse": WarehouseResource(),
-            "settings": PipelineSettings.from_env(),
+            "settings": settings or PipelineSettings.from_env(),
         },
         tags={**range_tags(start, end), **({BULK_TAG: "true"} if bulk else {})},
         raise_on_error=raise_on_error,

@@ -317,10 +317,11 @@ def test_a_malformed_workspaces_file_names_its_lines_and_keeps_the_directory(
 def test_a_wrong_database_url_is_a_clear_error_without_the_password(
     loaded, monkeypatch, what, url_of, texts
 ):
+    settings = PipelineSettings.from_env()  # the run's knobs; the warehouse reads the URL
     monkeypatch.setenv("SIMBIOSIA_DATABASE_URL", url_of(loaded))
     with start_sandbox_server(BASE) as server:
         result = materialize_raw(
-            server.url, START, END, assets=[twilio_calls], raise_on_error=False
+            server.url, START, END, assets=[twilio_calls], raise_on_error=False, settings=settings
         )
     message = failure_text(result)
     assert not result.success
