@@ -8,7 +8,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 .PHONY: run test test-fast test-reliability ui backoffice browser lint format lock bench bench-smoke wheel clean
 
 run: $(VENV)/.installed  ## Ingest the last days from the sandbox, build snapshots, print costs
-	$(BIN)/simbiosia run
+	@$(BIN)/simbiosia run
 	@echo "See them in the backoffice: make backoffice   (or $(BIN)/simbiosia backoffice), then open http://127.0.0.1:8501"
 
 # Whole modules per worker (their module-scoped sandboxes and warehouses are built once), the
@@ -56,13 +56,15 @@ lock: $(VENV)/.installed  ## Re-resolve requirements.lock from pyproject.toml
 # --compile-bytecode: uv does not compile by default, and where PYTHONDONTWRITEBYTECODE is set (as
 # on CI) every process — each Dagster step, each test subprocess — would otherwise compile Dagster
 # and dbt from source again: seconds per process start.
+# Quiet: `make run` on a fresh checkout should show its answer, not the install's command lines.
 $(VENV)/.installed: requirements.lock pyproject.toml Makefile
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes --compile-bytecode -r requirements.lock
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
-	$(BIN)/python -m simbiosia_pipeline.dbt.project
-	touch $@
+	@echo "installing $(VENV) from requirements.lock (hash-pinned, uv)..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	@$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes --compile-bytecode -r requirements.lock
+	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@$(BIN)/python -m simbiosia_pipeline.dbt.project
+	@touch $@
 
 wheel: $(VENV)/.installed  ## The package as a wheel in dist/, the dbt project and its manifest inside
 	$(BIN)/python -m simbiosia_pipeline.dbt.project package

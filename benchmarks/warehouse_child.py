@@ -18,6 +18,8 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
+
 SNAPSHOT_QUERIES = {
     "snapshots_per_workspace": """
         SELECT workspace_id, COUNT(*) AS total_snapshots,
@@ -116,7 +118,10 @@ def _load_directory() -> None:
     from simbiosia_pipeline.assets.directory import workspace_directory
     from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
-    dg.materialize([workspace_directory], resources={"warehouse": WarehouseResource()})
+    dg.materialize(
+        [workspace_directory],
+        resources={"warehouse": WarehouseResource(), "settings": PipelineSettings.from_env()},
+    )
 
 
 def _write_template(conn, payload: dict, window) -> int:
@@ -149,7 +154,7 @@ def _write_template(conn, payload: dict, window) -> int:
 def _replicate(conn, payload: dict, window, template_rows: int) -> int:
     """Copies of the template with fresh ids: shifted back in time by whole template lengths
     (``history``: a longer past), or at the same moments (``density``: more traffic)."""
-    from simbiosia_pipeline.sources.records import CONVERSATION_COLUMNS, TWILIO_COLUMNS
+    from simbiosia_pipeline.warehouse.tables import CONVERSATION_COLUMNS, TWILIO_COLUMNS
 
     copies = max(0, math.ceil(payload["rows"] / template_rows) - 1)
     start, end = window
@@ -213,7 +218,11 @@ def _hour_refresh(payload: dict) -> dict:
     from simbiosia_pipeline.dbt.resources import dbt_resource
     from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
-    resources = {"dbt": dbt_resource(), "warehouse": WarehouseResource()}
+    resources = {
+        "dbt": dbt_resource(),
+        "warehouse": WarehouseResource(),
+        "settings": PipelineSettings.from_env(),
+    }
     seconds = []
     for repetition in range(payload["repeats"] + 1):  # the first is a warm-up
         began = time.perf_counter()

@@ -2,7 +2,8 @@
 
 Both materialize the asset graph over a range of UTC hours as Dagster runs recorded in the
 instance under ``$SIMBIOSIA_HOME/dagster`` (so they show up in the UI next to scheduled runs),
-one run per chunk of the range, with a progress line per chunk and a summary at the end. After
+one run per chunk of the range, with a progress line per run and step and a summary at the end
+(Dagster's event stream goes to a log file whose path is printed: ``run_console.py``). After
 the hours, both also read what the providers bill for the complete UTC days the range touches and
 reconcile those days (``simbiosia run`` prints the result).
 
@@ -19,10 +20,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import click
 
+from simbiosia_pipeline.run_console import RunConsole
 from simbiosia_pipeline.settings import ConfigurationError, Settings, check_credentials
 from simbiosia_pipeline.sources.windows import Window, day_start
-
-HOUR = timedelta(hours=1)
+from simbiosia_pipeline.utc import HOUR
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,10 @@ def _job(selection):
     return defs.resolve_implicit_global_asset_job_def(), sorted(keys)
 
 
-def _execute(job_and_keys, tags: dict[str, str]):
+def _execute(job_and_keys, tags: dict[str, str], console: RunConsole):
     """One run of the job in this process, tagged with it (so that a later command can tell
-    whether it still runs), stopped cleanly by SIGTERM/SIGINT.
+    whether it still runs), stopped cleanly by SIGTERM/SIGINT; its events into the console's
+    log, its progress onto the terminal.
 
     The selection goes into the run itself (not a job subset built here): it is what the UI's
     runs list shows as the run's Target, as for a run launched from the UI."""
@@ -114,32 +116,29 @@ def _execute(job_and_keys, tags: dict[str, str]):
 
     job, keys = job_and_keys
     instance = dg.DagsterInstance.get()
-    return run_stoppably(
-        lambda: job.execute_in_process(
-            instance=instance,
-            asset_selection=keys,
-            tags={"simbiosia/launched_by": "cli", **process_tags(), **tags},
-            raise_on_error=False,
-        ),
-        instance,
-    )
+    job, run_config = console.loggers(job)
+
+    def execute():
+        with console.capturing():
+            return job.execute_in_process(
+                run_config=run_config,
+                instance=instance,
+                asset_selection=keys,
+                tags={"simbiosia/launched_by": "cli", **process_tags(), **tags},
+                raise_on_error=False,
+            )
+
+    return run_stoppably(execute, instance)
 
 
-def materialize_window(window: Window, selection: str | None) -> ChunkResult:
+def materialize_window(window: Window, selection: str | None, console: RunConsole) -> ChunkResult:
     """One Dagster run materializing ``selection`` (default: the hourly job) over ``window``."""
     # Imported here, not at the top: they read the settings, which `simbiosia --help` must not.
     from simbiosia_pipeline.assets.raw import BULK_TAG
-    from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+    from simbiosia_pipeline.partitions import hour_range_tags
 
     began = time.perf_counter()
-    result = _execute(
-        _job(selection),
-        {
-            "dagster/asset_partition_range_start": window.start.strftime(PARTITION_KEY_FORMAT),
-            "dagster/asset_partition_range_end": (window.end - HOUR).strftime(PARTITION_KEY_FORMAT),
-            BULK_TAG: "true",
-        },
-    )
+    result = _execute(_job(selection), {**hour_range_tags(window), BULK_TAG: "true"}, console)
     rows: dict[str, int] = {}
     for event in result.get_asset_materialization_events():
         # A ranged run reports one materialization per hour, each with that hour's row count.
@@ -151,9 +150,9 @@ def materialize_window(window: Window, selection: str | None) -> ChunkResult:
     return ChunkResult(window, result.success, time.perf_counter() - began, rows)
 
 
-def materialize_unpartitioned(selection, what: str) -> None:
+def materialize_unpartitioned(selection, what: str, console: RunConsole) -> None:
     """A run of non-partitioned assets (the directory before, the views after)."""
-    result = _execute(_job(selection), {})
+    result = _execute(_job(selection), {}, console)
     click.echo(f"{what}: {'ok' if result.success else 'FAILED'}")
     if not result.success:
         raise SystemExit(1)
@@ -167,7 +166,7 @@ def reconciled_days(window: Window, now: datetime | None = None) -> tuple[date, 
     return (first, last) if first <= last else None
 
 
-def materialize_days(window: Window) -> tuple[date, date] | None:
+def materialize_days(window: Window, console: RunConsole) -> tuple[date, date] | None:
     """One run of the providers' daily usage and the reconciliation over the window's days."""
     days = reconciled_days(window)
     if days is None:
@@ -176,15 +175,13 @@ def materialize_days(window: Window) -> tuple[date, date] | None:
 
     from simbiosia_pipeline.assets.raw import BULK_TAG
     from simbiosia_pipeline.definitions import DAILY_ASSETS
+    from simbiosia_pipeline.partitions import day_range_tags
 
     first, last = days
     result = _execute(
         _job(AssetSelection.assets(*DAILY_ASSETS)),
-        {
-            "dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat(),
-            BULK_TAG: "true",
-        },
+        {**day_range_tags(first, last), BULK_TAG: "true"},
+        console,
     )
     click.echo(
         f"provider usage and reconciliation, {first}..{last}: "
@@ -195,7 +192,9 @@ def materialize_days(window: Window) -> tuple[date, date] | None:
     return days
 
 
-def run_range(window: Window, chunk_hours: int, selection: str | None) -> list[ChunkResult]:
+def run_range(
+    window: Window, chunk_hours: int, selection: str | None, command: str, verbose: bool
+) -> list[ChunkResult]:
     import dagster as dg
 
     from simbiosia_pipeline.abandoned_runs import release_abandoned_runs
@@ -205,12 +204,14 @@ def run_range(window: Window, chunk_hours: int, selection: str | None) -> list[C
     with dg.DagsterInstance.get() as instance:
         for released in release_abandoned_runs(instance):
             click.echo(f"released {released.describe()}", err=True)
+    console = RunConsole.for_command(command, verbose)
+    console.announce()
     if not selection:
-        materialize_unpartitioned("workspace_directory", "workspace directory")
+        materialize_unpartitioned("workspace_directory", "workspace directory", console)
     pieces = chunks(window, chunk_hours)
     results = []
     for number, piece in enumerate(pieces, start=1):
-        result = materialize_window(piece, selection)
+        result = materialize_window(piece, selection, console)
         results.append(result)
         counts = ", ".join(f"{key}={count}" for key, count in sorted(result.rows.items()))
         status = "ok" if result.success else "FAILED"
@@ -222,8 +223,8 @@ def run_range(window: Window, chunk_hours: int, selection: str | None) -> list[C
 
         from simbiosia_pipeline.dbt.assets import cost_views
 
-        materialize_unpartitioned(AssetSelection.assets(cost_views), "cost views")
-        materialize_days(window)
+        materialize_unpartitioned(AssetSelection.assets(cost_views), "cost views", console)
+        materialize_days(window, console)
     return results
 
 
@@ -238,13 +239,14 @@ def run_range(window: Window, chunk_hours: int, selection: str | None) -> list[C
     type=click.IntRange(min=1),
     help="Hours per Dagster run (progress unit).",
 )
-def backfill(start: str, end: str, select: str | None, chunk_hours: int) -> None:
+@click.option("--verbose", is_flag=True, help="Stream Dagster's event log to the terminal too.")
+def backfill(start: str, end: str, select: str | None, chunk_hours: int, verbose: bool) -> None:
     """Materialize the graph over [START, END) — UTC hours like 2025-10-01T00:00."""
     settings = validated_settings()
     window = backfill_window(
         _hour_argument(start), _hour_argument(end), settings, datetime.now(UTC)
     )
-    results = run_range(window, chunk_hours, select)
+    results = run_range(window, chunk_hours, select, "backfill", verbose)
     _summarise(results, window)
     if not all(result.success for result in results):
         raise SystemExit(1)
@@ -258,7 +260,8 @@ def backfill(start: str, end: str, select: str | None, chunk_hours: int) -> None
     type=click.IntRange(min=1, max=3660),
     help="How many days back from now.",
 )
-def run(days: int) -> None:
+@click.option("--verbose", is_flag=True, help="Stream Dagster's event log to the terminal too.")
+def run(days: int, verbose: bool) -> None:
     """Ingest the last DAYS of complete hours, build the snapshots, print costs.
 
     In sandbox mode (no SIMBIOSIA_START_DATE) the window starts at UTC midnight DAYS days ago —
@@ -273,7 +276,7 @@ def run(days: int) -> None:
         window = Window(max(settings.start_datetime, first), window.end)
     window = backfill_window(window.start, window.end, settings, now)  # within the partitions
     click.echo(f"source: {settings.source.value}; window {window}")
-    results = run_range(window, chunk_hours=days * 24, selection=None)
+    results = run_range(window, days * 24, None, "run", verbose)
     _summarise(results, window)
     if not all(result.success for result in results):
         raise SystemExit(1)

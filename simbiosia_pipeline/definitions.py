@@ -14,11 +14,12 @@ from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
 from simbiosia_pipeline.assets.reconciliation import billing_days
 from simbiosia_pipeline.assets.usage import elevenlabs_usage, twilio_usage_records
 from simbiosia_pipeline.automation.abandoned import abandoned_runs_sensor
-from simbiosia_pipeline.automation.checks import freshness_checks, freshness_sensor
-from simbiosia_pipeline.automation.directory import (
-    directory_restatement_sensor,
-    workspaces_file_sensor,
+from simbiosia_pipeline.automation.budgets import budget_alert_sensor
+from simbiosia_pipeline.automation.failure_alerts import (
+    check_failure_alert_sensor,
+    run_failure_alert_sensor,
 )
+from simbiosia_pipeline.automation.freshness import freshness_checks, freshness_sensor
 from simbiosia_pipeline.automation.jobs import (
     directory_job,
     hourly_pipeline_job,
@@ -26,21 +27,50 @@ from simbiosia_pipeline.automation.jobs import (
     restate_attribution_job,
 )
 from simbiosia_pipeline.automation.lookback import lookback_restatement_sensor
+from simbiosia_pipeline.automation.reattribution import (
+    directory_restatement_sensor,
+    workspaces_file_sensor,
+)
 from simbiosia_pipeline.automation.schedules import (
     catch_up_schedule,
     hourly_schedule,
     reconciliation_schedule,
 )
-from simbiosia_pipeline.automation.sensors import (
-    budget_alert_sensor,
-    check_failure_alert_sensor,
-    run_failure_alert_sensor,
-    settlement_sensor,
-)
+from simbiosia_pipeline.automation.settlement import settlement_sensor
 from simbiosia_pipeline.dbt.assets import cost_views, hourly_cost_models
 from simbiosia_pipeline.dbt.resources import dbt_resource
-from simbiosia_pipeline.sources.resources import source_apis
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
+from simbiosia_pipeline.settings import Settings, SourceMode
+from simbiosia_pipeline.sources import elevenlabs, twilio
+from simbiosia_pipeline.sources.resources import LiveApis, SourceApis
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
+
+
+def source_apis(settings: Settings | None = None) -> SourceApis:
+    """The real APIs or their double, for ``SIMBIOSIA_SOURCE`` (read when the code location
+    loads). The simulator is imported in sandbox mode only: production never loads it."""
+    settings = settings or Settings.from_env()
+    twilio_url, elevenlabs_url = settings.twilio_base_url, settings.elevenlabs_base_url
+    if settings.source is SourceMode.LIVE:
+        return LiveApis(
+            twilio_account_sid=dg.EnvVar("TWILIO_ACCOUNT_SID"),
+            twilio_auth_token=dg.EnvVar("TWILIO_AUTH_TOKEN"),
+            elevenlabs_api_key=dg.EnvVar("ELEVENLABS_API_KEY"),
+            twilio_base_url=twilio_url or twilio.DEFAULT_BASE_URL,
+            elevenlabs_base_url=elevenlabs_url or elevenlabs.DEFAULT_BASE_URL,
+            elevenlabs_concurrency=settings.elevenlabs_concurrency,
+            elevenlabs_reserved_concurrency=settings.elevenlabs_reserved_concurrency,
+        )
+    from simbiosia_pipeline.sandbox.resource import SandboxApis
+
+    return SandboxApis(
+        history_start=settings.start_datetime.isoformat(),
+        twilio_base_url=twilio_url,
+        elevenlabs_base_url=elevenlabs_url,
+        elevenlabs_concurrency=settings.elevenlabs_concurrency,
+        elevenlabs_reserved_concurrency=settings.elevenlabs_reserved_concurrency,
+    )
+
 
 # Twilio and ElevenLabs ingestion run side by side; dbt waits for both. Set explicitly: the
 # default is the host's CPU count, not the container's. Each step runs in a process forked from
@@ -55,6 +85,9 @@ EXECUTOR = dg.multiprocess_executor.configured(
     }
 )
 
+# Read and checked once, when the code location loads (a bad value: it does not load, naming it);
+# runs and sensors receive the values as resources, shown in the UI's resource config.
+SETTINGS = Settings.from_env()
 RAW_ASSETS = [twilio_calls, elevenlabs_conversations]
 # What the providers bill, per UTC day, and the reconciliation of those days with our sums.
 DAILY_ASSETS = [twilio_usage_records, elevenlabs_usage, billing_days]
@@ -84,6 +117,11 @@ defs = dg.Definitions(
         freshness_sensor(FRESHNESS_CHECKS),
         abandoned_runs_sensor,
     ],
-    resources={"apis": source_apis(), "warehouse": WarehouseResource(), "dbt": dbt_resource()},
+    resources={
+        "apis": source_apis(SETTINGS),
+        "settings": PipelineSettings.from_settings(SETTINGS),
+        "warehouse": WarehouseResource(),
+        "dbt": dbt_resource(),
+    },
     executor=EXECUTOR,
 )

@@ -7,11 +7,18 @@ applied in SQL (``workspace_daily_costs``), never in partition keys.
 
 from __future__ import annotations
 
+from datetime import date
+
 import dagster as dg
 
 from simbiosia_pipeline.settings import Settings
+from simbiosia_pipeline.sources.windows import Window
+from simbiosia_pipeline.utc import HOUR
 
 PARTITION_KEY_FORMAT = "%Y-%m-%d-%H:%M"
+# A run carrying both tags covers the partitions from the first to the last, both included.
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def hourly_partitions(settings: Settings | None = None) -> dg.HourlyPartitionsDefinition:
@@ -40,3 +47,21 @@ def daily_partitions(settings: Settings | None = None) -> dg.DailyPartitionsDefi
 
 
 DAILY = daily_partitions()
+
+
+def partition_range_tags(first_key: str, last_key: str) -> dict[str, str]:
+    """The tags of one run over the partitions ``first_key .. last_key`` (both included)."""
+    return {RANGE_START_TAG: first_key, RANGE_END_TAG: last_key}
+
+
+def hour_range_tags(window: Window) -> dict[str, str]:
+    """The tags of one run over the hours of ``[start, end)``."""
+    return partition_range_tags(
+        window.start.strftime(PARTITION_KEY_FORMAT),
+        (window.end - HOUR).strftime(PARTITION_KEY_FORMAT),
+    )
+
+
+def day_range_tags(first: date, last: date) -> dict[str, str]:
+    """The tags of one run over the UTC days ``first .. last`` (both included)."""
+    return partition_range_tags(first.strftime(DAY_KEY_FORMAT), last.strftime(DAY_KEY_FORMAT))

@@ -96,7 +96,7 @@ class Settings:
             ),
             database_url=_database_url(env, "SIMBIOSIA_DATABASE_URL"),
             home=home,
-            workspaces_file=_path(env, "SIMBIOSIA_WORKSPACES_FILE", SANDBOX_WORKSPACES_FILE),
+            workspaces_file=_workspaces_file(env, "SIMBIOSIA_WORKSPACES_FILE", source),
             reporting_tz=_time_zone(env, "SIMBIOSIA_REPORTING_TZ", "Europe/Madrid"),
             settle_max_age=_duration(
                 env, "SIMBIOSIA_SETTLE_MAX_AGE", timedelta(hours=48), SETTLE_MAX_AGE_RANGE
@@ -295,6 +295,17 @@ def _path(env, name, default: Path) -> Path:
     if not raw.isprintable():
         raise ConfigurationError(f"{name}={_shown(raw)} holds a control character")
     return Path(raw)
+
+
+def _workspaces_file(env, name, source: SourceMode) -> Path:
+    """The sandbox's fictional workspaces are a default for the sandbox only: with the real
+    APIs they would silently attribute real money to invented customers."""
+    if source is SourceMode.LIVE and not env.get(name):
+        raise ConfigurationError(
+            f"{name} must be set when SIMBIOSIA_SOURCE=live: the default is the sandbox's "
+            "fictional workspaces, which would attribute real costs to invented customers"
+        )
+    return _path(env, name, SANDBOX_WORKSPACES_FILE)
 
 
 def _time_zone(env, name, default):

@@ -14,8 +14,9 @@ from psycopg.types.json import set_json_loads
 from simbiosia_pipeline.assets.raw import BULK_TAG, elevenlabs_conversations, twilio_calls
 from simbiosia_pipeline.dbt.resources import dbt_resource
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE
-from simbiosia_pipeline.sources.resources import SandboxApis
+from simbiosia_pipeline.sandbox.resource import SandboxApis
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.workspaces import Directory, load_directory
 from simbiosia_pipeline_tests import expected
@@ -55,13 +56,19 @@ def materialize_raw(
     assets: Sequence = RAW_ASSETS,
     raise_on_error: bool = True,
     bulk: bool = True,
+    settings: PipelineSettings | None = None,
     **api_overrides,
 ) -> dg.ExecuteInProcessResult:
-    """A ranged run of the raw assets against the sandbox at ``url`` (a backfill by default)."""
+    """A ranged run of the raw assets against the sandbox at ``url`` (a backfill by default),
+    with ``settings`` (default: the environment's, read now)."""
     return dg.materialize(
         list(assets),
         instance=TEST_INSTANCE,
-        resources={"apis": sandbox_apis(url, **api_overrides), "warehouse": WarehouseResource()},
+        resources={
+            "apis": sandbox_apis(url, **api_overrides),
+            "warehouse": WarehouseResource(),
+            "settings": settings or PipelineSettings.from_env(),
+        },
         tags={**range_tags(start, end), **({BULK_TAG: "true"} if bulk else {})},
         raise_on_error=raise_on_error,
     )
@@ -99,6 +106,7 @@ def materialize_pipeline(
     resources = {
         "apis": sandbox_apis(url, **api_overrides),
         "warehouse": WarehouseResource(),
+        "settings": PipelineSettings.from_env(),
         "dbt": DBT,
     }
     runs = {

@@ -4,7 +4,7 @@ import hashlib
 
 import dagster as dg
 
-from simbiosia_pipeline.settings import Settings
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.workspaces import load_directory, write_directory
 
@@ -13,7 +13,7 @@ RESTATE_FROM = "restate_from"
 
 @dg.asset(group_name="directory", kinds={"yaml", "postgres"}, owners=["team:data-engineering"])
 def workspace_directory(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     """The workspaces, the phone numbers and ElevenLabs agents each one owns (with validity
     periods), their budgets, and over time the USD price of an ElevenLabs credit and of a unit of
@@ -32,7 +32,7 @@ def workspace_directory(
     conversion changed, and the
     directory restatement sensor rebuilds the hourly models from there on.
     """
-    path = Settings.from_env().workspaces_file
+    path = settings.workspaces_path
     directory = load_directory(path)
     with warehouse.connect() as conn:
         summary = write_directory(conn, directory)

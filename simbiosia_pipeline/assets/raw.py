@@ -21,16 +21,15 @@ import dagster as dg
 from simbiosia_pipeline.assets.hourly_metadata import metadata_by_partition
 from simbiosia_pipeline.assets.raw_checks import evaluate_raw_checks, raw_check_specs
 from simbiosia_pipeline.partitions import HOURLY
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.settings import ConfigurationError, Settings
-from simbiosia_pipeline.sources.answers import UnusableAnswerError
+from simbiosia_pipeline.sources.errors import PERMANENT_SOURCE_ERRORS, RecordError
 from simbiosia_pipeline.sources.records import (
-    RecordError,
     check_storable,
     conversation_row,
     twilio_row,
 )
 from simbiosia_pipeline.sources.resources import SourceApis
-from simbiosia_pipeline.sources.twilio import SourceAuthError
 from simbiosia_pipeline.sources.windows import Window, hour_ranges
 from simbiosia_pipeline.warehouse.connection import WarehouseUnavailableError
 from simbiosia_pipeline.warehouse.loaded_hours import mark_hours_loaded
@@ -67,10 +66,7 @@ RANGE_IN_ONE_RUN = dg.BackfillPolicy.single_run()
 BULK_TAG = "simbiosia/bulk"
 # Permanent: bad credentials, a record that cannot be parsed, a setting out of range, an answer
 # of the wrong shape, too large or redirected (retrying gets the same answer).
-PERMANENT_ERRORS = (SourceAuthError, RecordError, ConfigurationError, UnusableAnswerError)
-
-
-_UNEXPECTED_VALUE = (KeyError, AttributeError, TypeError, ValueError, ArithmeticError)
+PERMANENT_ERRORS = (*PERMANENT_SOURCE_ERRORS, ConfigurationError)
 
 
 @dataclass
@@ -155,6 +151,7 @@ def _load_window(
     context: dg.AssetExecutionContext,
     apis: SourceApis,
     warehouse: WarehouseResource,
+    settings: PipelineSettings,
     table: RawTable,
     fetch: Callable[[Window, Callable[[list[dict]], None]], object],
     to_row: Callable[[dict, datetime], tuple],
@@ -171,7 +168,7 @@ def _load_window(
                 # the same transaction: the hours' mark and figures are the rows committed
                 mark_hours_loaded(conn, table, window.start, window.end)
                 hours = metadata_by_partition(conn, table, window)
-            settled_by = datetime.now(UTC) - Settings.from_env().settle_max_age
+            settled_by = datetime.now(UTC) - settings.settle_max_age
             checks = evaluate_raw_checks(conn, table, window, settled_by)
     except WarehouseUnavailableError:
         raise  # down or restarting: the step's RetryPolicy tries again (scenario 3 of issue 6)
@@ -271,7 +268,10 @@ def raw_asset(name: str, api: str):
 
 @raw_asset("twilio_calls", api="twilio")
 def twilio_calls(
-    context: dg.AssetExecutionContext, apis: SourceApis, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    apis: SourceApis,
+    warehouse: WarehouseResource,
+    settings: PipelineSettings,
 ) -> dg.MaterializeResult:
     """Every Twilio call that started in the window — all directions, all statuses.
 
@@ -288,6 +288,7 @@ def twilio_calls(
         context,
         apis,
         warehouse,
+        settings,
         TWILIO_CALLS,
         lambda window, sink: apis.twilio().calls_started_in(window, sink),
         twilio_row,
@@ -304,7 +305,10 @@ def twilio_calls(
 
 @raw_asset("elevenlabs_conversations", api="elevenlabs")
 def elevenlabs_conversations(
-    context: dg.AssetExecutionContext, apis: SourceApis, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    apis: SourceApis,
+    warehouse: WarehouseResource,
+    settings: PipelineSettings,
 ) -> dg.MaterializeResult:
     """Every ElevenLabs conversation that started in the window, with its cost detail.
 
@@ -318,7 +322,7 @@ def elevenlabs_conversations(
 
     Idempotent: the window is deleted and re-inserted in one transaction.
     """
-    store_transcripts = Settings.from_env().store_transcripts
+    store_transcripts = settings.store_transcripts
     bulk = is_bulk_run(context)
 
     def to_row(detail: dict, ingested_at: datetime) -> tuple:
@@ -328,6 +332,7 @@ def elevenlabs_conversations(
         context,
         apis,
         warehouse,
+        settings,
         ELEVENLABS_CONVERSATIONS,
         # built inside the load: a setting out of range fails the run at once, unretried
         lambda window, sink: apis.elevenlabs(bulk=bulk).conversations_started_in(window, sink),

@@ -17,7 +17,7 @@ import dagster as dg
 import psycopg
 from psycopg import sql
 
-from simbiosia_pipeline.sources.pending import CONVERSATION_PENDING_SQL, TWILIO_PENDING_SQL
+from simbiosia_pipeline.sources.pending import CONVERSATION_PENDING_SQL
 from simbiosia_pipeline.sources.windows import Window
 from simbiosia_pipeline.warehouse.writer import RawTable
 
@@ -27,16 +27,6 @@ SETTLED_IN_TIME = "no_unsettled_record_beyond_max_age"
 CONVERTIBLE_TO_USD = "prices_convertible_to_usd"
 FINAL_HAS_COST = "final_conversations_have_a_cost"
 
-# Twilio reports charges as negative prices; ElevenLabs costs and charges are non-negative.
-_SIGN_VIOLATIONS = {
-    "twilio_calls": "price > 0",
-    "elevenlabs_conversations": (
-        "cost < 0 OR llm_charge < 0 OR call_charge < 0 OR llm_price < 0"
-        " OR free_minutes_consumed < 0 OR free_llm_dollars_consumed < 0 OR cost_fiat < 0"
-        " OR platform_charge < 0 OR platform_price < 0 OR voice_surcharge_charge < 0"
-        " OR analysis_charge < 0 OR analysis_price < 0"
-    ),
-}
 # What the amount-sign check guards, in each provider's own terms.
 AMOUNT_SIGN_RULES = {
     "twilio_calls": "Every price is ≤ 0: Twilio reports charges as negative prices.",
@@ -48,11 +38,6 @@ AMOUNT_SIGN_RULES = {
 # A conversation that is final (done/failed) but carries no cost: its snapshots would count it
 # as free. Stored as served (it is what the API says), flagged for a person.
 _FINAL_WITHOUT_COST = f"NOT ({CONVERSATION_PENDING_SQL}) AND cost IS NULL"
-# Costs still pending, by the one definition of each API (sources/pending.py).
-_UNSETTLED = {
-    "twilio_calls": TWILIO_PENDING_SQL,
-    "elevenlabs_conversations": CONVERSATION_PENDING_SQL,
-}
 
 
 def raw_check_specs(asset_key: list[str]) -> list[dg.AssetCheckSpec]:
@@ -122,7 +107,7 @@ def evaluate_raw_checks(
         sql.SQL("SELECT count(*) FROM {table} WHERE {window} AND ({violation})").format(
             table=table.qualified,
             window=in_window,
-            violation=sql.SQL(_SIGN_VIOLATIONS[table.name]),
+            violation=sql.SQL(table.sign_violations),
         ),
         params,
     ).fetchone()[0]
@@ -132,7 +117,7 @@ def evaluate_raw_checks(
         ).format(
             col=sql.Identifier(table.time_column),
             table=table.qualified,
-            unsettled=sql.SQL(_UNSETTLED[table.name]),
+            unsettled=sql.SQL(table.pending),
         ),
         {"cutoff": settled_by},
     ).fetchone()

@@ -23,7 +23,7 @@ import psycopg
 from simbiosia_pipeline.assets.usage import USAGE_GROUP, elevenlabs_usage, twilio_usage_records
 from simbiosia_pipeline.assets.usage import window_days as usage_window_days
 from simbiosia_pipeline.partitions import DAILY
-from simbiosia_pipeline.settings import Settings
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
 RECONCILIATION_KEY = dg.AssetKey(["reconciliation", "billing_days"])
@@ -119,10 +119,10 @@ def overdue_pending(rows: list[ReconciledRow], now: datetime, max_age: timedelta
 
 
 def reconciliation_checks(
-    rows: list[ReconciledRow], now: datetime, settings: Settings
+    rows: list[ReconciledRow], now: datetime, pending_max_age: timedelta
 ) -> list[dg.AssetCheckResult]:
     mismatches = [row for row in rows if row.status == "mismatch"]
-    overdue = overdue_pending(rows, now, settings.reconcile_pending_max_age)
+    overdue = overdue_pending(rows, now, pending_max_age)
     return [
         dg.AssetCheckResult(
             check_name=MATCHES,
@@ -136,7 +136,7 @@ def reconciliation_checks(
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
                 "pending_too_long": [row.as_metadata() for row in overdue],
-                "max_age_hours": settings.reconcile_pending_max_age.total_seconds() / 3600,
+                "max_age_hours": pending_max_age.total_seconds() / 3600,
             },
         ),
     ]
@@ -179,7 +179,7 @@ def _describe(mismatches: list[ReconciledRow]) -> str:
     ],
 )
 def billing_days(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: PipelineSettings
 ) -> dg.MaterializeResult:
     """The reconciliation of the window's UTC days: one row per provider, day and category of
     ``public.billing_reconciliation``, counted by status, and the two checks above. Reads only."""
@@ -196,5 +196,7 @@ def billing_days(
         )
     return dg.MaterializeResult(
         metadata={"dagster/row_count": len(rows), **{f"rows_{k}": v for k, v in statuses.items()}},
-        check_results=reconciliation_checks(rows, datetime.now(UTC), Settings.from_env()),
+        check_results=reconciliation_checks(
+            rows, datetime.now(UTC), settings.reconcile_pending_max_age
+        ),
     )

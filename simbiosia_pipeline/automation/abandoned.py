@@ -13,7 +13,7 @@ import dagster as dg
 
 from simbiosia_pipeline.abandoned_runs import release_abandoned_runs
 from simbiosia_pipeline.automation.alerts import send_alert
-from simbiosia_pipeline.automation.sensors import default_sensor_status
+from simbiosia_pipeline.automation.status import default_sensor_status
 
 
 @dg.sensor(

@@ -3,14 +3,24 @@
 Spend is the total in USD (Twilio plus ElevenLabs credits at the dated rate) per day of the
 reporting time zone, from ``workspace_daily_costs``. Each (workspace, period, budget) alerts
 once: a restated figure that dips under the budget and crosses it again stays quiet, and a
-changed budget is a new budget.
+changed budget is a new budget. The crossings are worked out by pure functions; the sensor (at
+the end) feeds them the warehouse's figures and sends the alerts.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from simbiosia_pipeline.automation.alerts import send_alert
+from simbiosia_pipeline.automation.status import default_sensor_status
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
+from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
 # Days recent enough to alert on; older crossings are history, not news.
 LOOKBACK = timedelta(days=35)
@@ -91,3 +101,40 @@ def forget_before(alerted: set[str], since: date) -> set[str]:
         if first_day >= since.replace(day=1):
             kept.add(key)
     return kept
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def budget_alert_sensor(clock=_wall_clock) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="budget_alert_sensor",
+        minimum_interval_seconds=300,
+        default_status=default_sensor_status(),
+        description="Alert once when a workspace's daily or monthly spend crosses its budget.",
+    )
+    def _budgets(
+        context: dg.SensorEvaluationContext,
+        warehouse: WarehouseResource,
+        settings: PipelineSettings,
+    ):
+        today = clock().astimezone(ZoneInfo(settings.reporting_tz)).date()
+        since = lookback_start(today)
+        with warehouse.connect() as conn:
+            if (
+                conn.execute("SELECT to_regclass('public.workspace_daily_costs')").fetchone()[0]
+                is None
+            ):
+                return dg.SkipReason("no cost models built yet")
+            rows = [DailySpend(*row) for row in conn.execute(SPEND_SQL, {"since": since})]
+        alerted = set(json.loads(context.cursor)) if context.cursor else set()
+        crossings = budget_crossings(rows, alerted)
+        for crossing in crossings:
+            send_alert(f"Budget crossed: workspace {crossing.workspace_id}", crossing.describe())
+            alerted.add(crossing.key)
+            context.update_cursor(json.dumps(sorted(alerted)))  # never alert twice, even on error
+        context.update_cursor(json.dumps(sorted(forget_before(alerted, since))))
+        return dg.SkipReason(f"{len(crossings)} budget crossing(s) alerted")
+
+    return _budgets

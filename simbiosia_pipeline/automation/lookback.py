@@ -32,12 +32,11 @@ import dagster as dg
 import yaml
 
 from simbiosia_pipeline.assets.raw import HOURS_CHANGED, RECORDS_ADDED
-from simbiosia_pipeline.automation.sensors import default_sensor_status
-from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+from simbiosia_pipeline.automation.status import default_sensor_status
+from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT, partition_range_tags
 from simbiosia_pipeline.settings import PROJECT_DIR
 from simbiosia_pipeline.sources.windows import Window
 
-HOUR = timedelta(hours=1)
 TWILIO_CALLS = dg.AssetKey(["raw", "twilio_calls"])
 ELEVENLABS_CONVERSATIONS = dg.AssetKey(["raw", "elevenlabs_conversations"])
 # Attribution looks back on earlier Twilio calls only; a conversation changes its own hour.
@@ -87,8 +86,7 @@ def stale_hours(instance: dg.DagsterInstance, candidates: list[str], written_at:
 
 def restatement_tags(hours: list[str]) -> dict[str, str]:
     return {
-        "dagster/asset_partition_range_start": hours[0],
-        "dagster/asset_partition_range_end": hours[-1],
+        **partition_range_tags(hours[0], hours[-1]),
         "simbiosia/reason": "records that arrived or left restate their hours and those after",
     }
 

@@ -14,16 +14,10 @@ from datetime import UTC, timedelta
 
 import dagster as dg
 
-from simbiosia_pipeline.partitions import DAY_KEY_FORMAT, PARTITION_KEY_FORMAT
+from simbiosia_pipeline.automation.status import default_schedule_status
+from simbiosia_pipeline.partitions import day_range_tags, hour_range_tags
 from simbiosia_pipeline.settings import Settings
-
-
-def default_schedule_status() -> dg.DefaultScheduleStatus:
-    """Schedules start running on deploy, unless ``SIMBIOSIA_AUTOMATION=off``."""
-    if Settings.from_env().automation_enabled:
-        return dg.DefaultScheduleStatus.RUNNING
-    return dg.DefaultScheduleStatus.STOPPED
-
+from simbiosia_pipeline.sources.windows import Window
 
 HOURLY_MINUTE = 10  # ten minutes after the hour: calls that just ended get a chance to be rated
 CATCH_UP_HOURS = 48
@@ -71,13 +65,7 @@ def catch_up_request(scheduled_at) -> dg.RunRequest:
     start = end - timedelta(hours=CATCH_UP_HOURS)
     return dg.RunRequest(
         run_key=f"catch-up-{end:%Y-%m-%d}",
-        tags={
-            "dagster/asset_partition_range_start": start.strftime(PARTITION_KEY_FORMAT),
-            "dagster/asset_partition_range_end": (end - timedelta(hours=1)).strftime(
-                PARTITION_KEY_FORMAT
-            ),
-            "simbiosia/reason": "daily-catch-up",
-        },
+        tags={**hour_range_tags(Window(start, end)), "simbiosia/reason": "daily-catch-up"},
     )
 
 
@@ -114,9 +102,5 @@ def reconciliation_request(scheduled_at, settings: Settings | None = None) -> dg
     last = today - timedelta(days=1)
     return dg.RunRequest(
         run_key=f"reconcile-{today:%Y-%m-%d}",
-        tags={
-            "dagster/asset_partition_range_start": first.strftime(DAY_KEY_FORMAT),
-            "dagster/asset_partition_range_end": last.strftime(DAY_KEY_FORMAT),
-            "simbiosia/reason": "daily-reconciliation",
-        },
+        tags={**day_range_tags(first, last), "simbiosia/reason": "daily-reconciliation"},
     )

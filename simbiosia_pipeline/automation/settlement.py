@@ -7,19 +7,26 @@ hour holding a pending record is re-ingested — and its snapshots restated — 
 settles, or until it is older than the maximum age, after which it is left to the checks and
 alerts.
 
-The planning is pure (tested on its own); the sensor only feeds it the warehouse's answer.
+The planning is pure (tested on its own); the sensor (at the end) only feeds it the warehouse's
+answer.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+import dagster as dg
+
+from simbiosia_pipeline.automation.status import default_sensor_status
+from simbiosia_pipeline.partitions import RANGE_END_TAG, RANGE_START_TAG, hour_range_tags
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sources.pending import CONVERSATION_PENDING_SQL, TWILIO_PENDING_SQL
 from simbiosia_pipeline.sources.windows import Window
-
-HOUR = timedelta(hours=1)
+from simbiosia_pipeline.utc import HOUR
+from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
 UNSETTLED_HOURS_SQL = f"""
 SELECT date_trunc('hour', event_time) AS hour FROM raw.twilio_calls
@@ -89,3 +96,50 @@ def remember_requests(
 
 def _is_due(requested_at: str | None, now: datetime, min_interval: timedelta) -> bool:
     return requested_at is None or now - datetime.fromisoformat(requested_at) >= min_interval
+
+
+def settlement_request(window: Window, now: datetime) -> dg.RunRequest:
+    tags = hour_range_tags(window)
+    return dg.RunRequest(
+        # Unique per range and tick: an hour that is still unsettled later is asked for again.
+        run_key=f"settle-{tags[RANGE_START_TAG]}-{tags[RANGE_END_TAG]}-{now:%Y%m%dT%H%M}",
+        tags={**tags, "simbiosia/reason": "settlement"},
+    )
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def settlement_sensor(job, clock=_wall_clock) -> dg.SensorDefinition:
+    """``clock`` is the time the sensor believes it is (tests drive it with the sandbox's)."""
+
+    @dg.sensor(
+        name="settlement_sensor",
+        job=job,
+        minimum_interval_seconds=300,
+        default_status=default_sensor_status(),
+        description="Re-ingest hours that hold unrated prices or unfinished conversations.",
+    )
+    def _settlement(
+        context: dg.SensorEvaluationContext,
+        warehouse: WarehouseResource,
+        settings: PipelineSettings,
+    ):
+        policy = SettlementPolicy(max_age=settings.settle_max_age)
+        now = clock()
+        with warehouse.connect() as conn:
+            if conn.execute("SELECT to_regclass('raw.twilio_calls')").fetchone()[0] is None:
+                return dg.SkipReason("nothing ingested yet")
+            rows = conn.execute(UNSETTLED_HOURS_SQL, {"since": now - policy.max_age}).fetchall()
+        last_requested = json.loads(context.cursor) if context.cursor else {}
+        ranges = plan_settlement([row[0] for row in rows], last_requested, now, policy)
+        cursor = json.dumps(remember_requests(last_requested, ranges, now, policy))
+        if not ranges:
+            context.update_cursor(cursor)
+            return dg.SkipReason(f"{len(rows)} unsettled hour(s), none due now")
+        return dg.SensorResult(
+            run_requests=[settlement_request(window, now) for window in ranges], cursor=cursor
+        )
+
+    return _settlement

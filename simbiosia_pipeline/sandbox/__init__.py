@@ -146,8 +146,8 @@ from simbiosia_pipeline.sandbox.credentials import (
 from simbiosia_pipeline.sandbox.faults import FaultConfig
 from simbiosia_pipeline.sandbox.layout import DEFAULT_LAYOUT, layout_document
 from simbiosia_pipeline.sandbox.server import SandboxServer, start_sandbox_server
+from simbiosia_pipeline.sandbox.simulator import Sandbox
 from simbiosia_pipeline.sandbox.summary import SandboxSummary
-from simbiosia_pipeline.sandbox.truth import Sandbox
 
 WORKSPACES_FILE = Path(__file__).resolve().parent / "workspaces.yaml"
 

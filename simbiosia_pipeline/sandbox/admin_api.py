@@ -19,8 +19,8 @@ from starlette.routing import Route
 from simbiosia_pipeline.sandbox.clock import iso_z, parse_iso
 from simbiosia_pipeline.sandbox.faults import FaultConfig, FaultInjector
 from simbiosia_pipeline.sandbox.responses import json_response
+from simbiosia_pipeline.sandbox.simulator import Sandbox
 from simbiosia_pipeline.sandbox.stats import Stats
-from simbiosia_pipeline.sandbox.truth import Sandbox
 
 
 class AdminApi:

@@ -10,8 +10,8 @@ from simbiosia_pipeline.sandbox.elevenlabs_usage_api import ElevenLabsUsageApi
 from simbiosia_pipeline.sandbox.faults import FaultConfig, FaultInjector
 from simbiosia_pipeline.sandbox.guard import ApiGuard, Pauses
 from simbiosia_pipeline.sandbox.responses import hide_dropped_connection_logs
+from simbiosia_pipeline.sandbox.simulator import Sandbox
 from simbiosia_pipeline.sandbox.stats import Stats
-from simbiosia_pipeline.sandbox.truth import Sandbox
 from simbiosia_pipeline.sandbox.twilio_api import TwilioApi, TwilioProfile
 
 

@@ -11,7 +11,7 @@ from simbiosia_pipeline.sandbox.config import DEFAULT_HISTORY_START, SandboxConf
 from simbiosia_pipeline.sandbox.credentials import credential_sources, credentials_from_env
 from simbiosia_pipeline.sandbox.faults import FaultConfig
 from simbiosia_pipeline.sandbox.server import SandboxServer
-from simbiosia_pipeline.sandbox.truth import Sandbox
+from simbiosia_pipeline.sandbox.simulator import Sandbox
 
 
 def _timestamp(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:

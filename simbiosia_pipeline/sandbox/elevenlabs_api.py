@@ -39,7 +39,7 @@ from simbiosia_pipeline.sandbox.faults import Attempt, FaultConfig, FaultInjecto
 from simbiosia_pipeline.sandbox.guard import ApiGuard
 from simbiosia_pipeline.sandbox.render import conversation_summary
 from simbiosia_pipeline.sandbox.responses import json_response
-from simbiosia_pipeline.sandbox.truth import Sandbox
+from simbiosia_pipeline.sandbox.simulator import Sandbox
 
 DEFAULT_PAGE_SIZE = 30
 MAX_PAGE_SIZE = 100

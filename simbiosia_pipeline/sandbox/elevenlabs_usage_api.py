@@ -28,7 +28,7 @@ from simbiosia_pipeline.sandbox.clock import DAY, from_unix, iso_z
 from simbiosia_pipeline.sandbox.faults import Attempt
 from simbiosia_pipeline.sandbox.guard import ApiGuard
 from simbiosia_pipeline.sandbox.responses import json_response
-from simbiosia_pipeline.sandbox.truth import Sandbox
+from simbiosia_pipeline.sandbox.simulator import Sandbox
 from simbiosia_pipeline.sandbox.usage import ELEVENLABS_PRODUCT
 
 PATH = "/v1/workspace/analytics/query/usage-by-product-over-time"

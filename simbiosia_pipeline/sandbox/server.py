@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 
 from simbiosia_pipeline.sandbox.app import build_app
 from simbiosia_pipeline.sandbox.faults import FaultConfig
-from simbiosia_pipeline.sandbox.truth import Sandbox
+from simbiosia_pipeline.sandbox.simulator import Sandbox
 
 STARTUP_TIMEOUT_S = 10.0
 

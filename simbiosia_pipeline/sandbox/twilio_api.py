@@ -44,8 +44,8 @@ from simbiosia_pipeline.sandbox.clock import DAY, to_unix
 from simbiosia_pipeline.sandbox.faults import Attempt, FaultConfig
 from simbiosia_pipeline.sandbox.guard import ApiGuard
 from simbiosia_pipeline.sandbox.responses import json_response
+from simbiosia_pipeline.sandbox.simulator import Sandbox
 from simbiosia_pipeline.sandbox.store import CallEntry
-from simbiosia_pipeline.sandbox.truth import Sandbox
 from simbiosia_pipeline.sandbox.usage import DESCRIPTIONS
 
 PREFIX = "/2010-04-01/Accounts/{account_sid}"

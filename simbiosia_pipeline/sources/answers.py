@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from simbiosia_pipeline.sources.errors import UnusableAnswerError
 from simbiosia_pipeline.sources.http import TransientResponseError
 
 MB = 1024 * 1024
@@ -38,11 +39,6 @@ MB = 1024 * 1024
 MAX_BODY_BYTES = 64 * MB
 ACCEPT_ENCODING = "gzip, deflate"  # the encodings ``BodyReader`` inflates within its limit
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-
-class UnusableAnswerError(RuntimeError):
-    """An answer refused for good — wrong shape, too large, redirected: retrying cannot help,
-    and nothing of the window may be replaced by it. The message names the endpoint and why."""
 
 
 class DeadlineExceededError(TransientResponseError):

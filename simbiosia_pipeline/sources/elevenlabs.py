@@ -40,9 +40,13 @@ from simbiosia_pipeline.sources.answers import (
     AnswerLimits,
     BodyReader,
     Deadline,
-    UnusableAnswerError,
     loads_exact,
     refuse_redirect,
+)
+from simbiosia_pipeline.sources.errors import (
+    PERMANENT_SOURCE_ERRORS,
+    SourceAuthError,
+    UnusableAnswerError,
 )
 from simbiosia_pipeline.sources.http import (
     BackoffPolicy,
@@ -60,8 +64,7 @@ from simbiosia_pipeline.sources.pages import (
     error_hint,
     max_pages,
 )
-from simbiosia_pipeline.sources.records import RecordError, conversation_start
-from simbiosia_pipeline.sources.twilio import SourceAuthError
+from simbiosia_pipeline.sources.records import conversation_start
 from simbiosia_pipeline.sources.windows import Window, from_unix_seconds, unix_seconds
 
 DEFAULT_BASE_URL = "https://api.elevenlabs.io"
@@ -415,7 +418,7 @@ class _FetchRun:
                 continue
             try:
                 detail = await self._get_detail(conversation_id)
-            except (SourceAuthError, RecordError, UnusableAnswerError) as exc:
+            except PERMANENT_SOURCE_ERRORS as exc:
                 # Permanent: the same key or the same record fails the same way on a retry.
                 self.fatal = self.fatal or exc
                 self.failures[conversation_id] = str(exc)

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
-from simbiosia_pipeline.sources.answers import UnusableAnswerError
+from simbiosia_pipeline.sources.errors import UnusableAnswerError
 
 # The most records (calls, or conversations) one UTC hour is assumed to hold: ~370 times the
 # old system's busiest volume. A listing paging past what its window could hold at this rate

@@ -15,24 +15,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from simbiosia_pipeline.sources.answers import dumps_exact
+from simbiosia_pipeline.sources.errors import RecordError
 from simbiosia_pipeline.sources.pending import conversation_cost_pending
 from simbiosia_pipeline.sources.windows import from_unix_seconds
-
-TWILIO_COLUMNS = (
-    "sid", "account_sid", "parent_call_sid", "direction", "status", "from_number", "to_number",
-    "start_time", "end_time", "duration_secs", "price", "price_unit", "trunk_sid",
-    "date_created", "date_updated", "event_time", "payload", "ingested_at",
-)  # fmt: skip
-
-CONVERSATION_COLUMNS = (
-    "conversation_id", "agent_id", "agent_name", "status", "start_time", "call_duration_secs",
-    "cost", "dev_discount", "is_burst", "tier", "llm_price", "llm_charge", "call_charge",
-    "free_minutes_consumed", "free_llm_dollars_consumed", "llm_usage", "phone_call_type",
-    "phone_number_id", "agent_number", "external_number", "call_sid", "call_direction",
-    "batch_call_id", "batch_call_recipient_id", "termination_reason", "payload", "ingested_at",
-    "cost_fiat", "platform_charge", "platform_price", "voice_surcharge_charge", "analysis_charge",
-    "analysis_price",
-)  # fmt: skip
 
 # Sanity bounds of amounts, by unit: a single call or conversation beyond them is a broken
 # record, not a charge (README, "Hostile answers"). Twilio prices are in the call's own currency
@@ -60,10 +45,6 @@ AMOUNT_UNITS = {
 }
 INT4_MAX = 2**31 - 1  # integer columns (durations in seconds)
 LATEST_UNIX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z, the last moment Python dates hold
-
-
-class RecordError(ValueError):
-    """A source record the pipeline cannot store faithfully; the message names it."""
 
 
 # --- Twilio ---------------------------------------------------------------------------------

@@ -1,14 +1,14 @@
 """Where the two APIs are and who we are to them, as Dagster resources.
 
-``SIMBIOSIA_SOURCE`` picks the implementation (Dagster's project_fully_featured pattern: one
-abstract client resource, a live and a sandbox implementation):
+One abstract client resource and its production implementation (Dagster's
+project_fully_featured pattern); the test double — the built-in simulator — lives with the
+simulator (``sandbox/resource.py``) and ``definitions.py`` chooses between them
+(``SIMBIOSIA_SOURCE``):
 
-* ``live`` — the real APIs (or any server speaking them: ``TWILIO_API_BASE_URL``,
+* ``LiveApis`` — the real APIs (or any server speaking them: ``TWILIO_API_BASE_URL``,
   ``ELEVENLABS_API_BASE_URL``). Credentials come from the environment through ``dagster.EnvVar``,
   so they are resolved when a run starts, never shown in the UI, and a missing one fails the run
   at its start with a message naming the variable.
-* ``sandbox`` — the built-in simulator, started in-process for the run on a free port (or the
-  sandbox server at the base URLs, when those are set). No credentials, no server to install.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 import httpx
-from pydantic import PrivateAttr
 
-from simbiosia_pipeline.settings import Settings, SourceMode, check_credentials
+from simbiosia_pipeline.settings import SourceMode, check_credentials
 from simbiosia_pipeline.sources import elevenlabs, twilio, usage
 from simbiosia_pipeline.sources.answers import MAX_BODY_BYTES, AnswerLimits
 from simbiosia_pipeline.sources.http import BackoffPolicy
@@ -166,73 +165,7 @@ class LiveApis(SourceApis):
         )
 
 
-class SandboxApis(SourceApis):
-    """The built-in simulator: in-process for the duration of a run, unless base URLs are set."""
-
-    seed: int = 7
-    scale: float = 1.0
-    twilio_base_url: str | None = None
-    elevenlabs_base_url: str | None = None
-
-    _server = PrivateAttr(default=None)
-
-    @property
-    def mode(self) -> SourceMode:
-        return SourceMode.SANDBOX
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        if self.twilio_base_url and self.elevenlabs_base_url:
-            return
-        from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
-
-        # The sandbox's history begins with the first partition (settings.py): no record
-        # exists that no partition could hold.
-        history_start = Settings.from_env().start_datetime
-        self._server = start_sandbox_server(
-            Sandbox(SandboxConfig(seed=self.seed, scale=self.scale, history_start=history_start))
-        )
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-    def endpoints(self) -> Endpoints:
-        from simbiosia_pipeline.sandbox import credentials
-
-        served = self._server.url if self._server is not None else None
-        return Endpoints(
-            twilio_base_url=self.twilio_base_url or served,
-            twilio_account_sid=credentials.DEFAULT_TWILIO_ACCOUNT_SID,
-            twilio_auth_token=credentials.DEFAULT_TWILIO_AUTH_TOKEN,
-            elevenlabs_base_url=self.elevenlabs_base_url or served,
-            elevenlabs_api_key=credentials.DEFAULT_ELEVENLABS_API_KEY,
-        )
-
-
 def split_concurrency(budget: int, reserved: int, *, bulk: bool) -> int:
     if budget <= reserved:
         return budget  # no room to split: runs queue on the pool instead
     return budget - reserved if bulk else reserved
-
-
-def source_apis(settings: Settings | None = None) -> SourceApis:
-    """The resource for ``SIMBIOSIA_SOURCE`` (read when the code location loads)."""
-    settings = settings or Settings.from_env()
-    twilio_url, elevenlabs_url = settings.twilio_base_url, settings.elevenlabs_base_url
-    if settings.source is SourceMode.LIVE:
-        return LiveApis(
-            twilio_account_sid=dg.EnvVar("TWILIO_ACCOUNT_SID"),
-            twilio_auth_token=dg.EnvVar("TWILIO_AUTH_TOKEN"),
-            elevenlabs_api_key=dg.EnvVar("ELEVENLABS_API_KEY"),
-            twilio_base_url=twilio_url or twilio.DEFAULT_BASE_URL,
-            elevenlabs_base_url=elevenlabs_url or elevenlabs.DEFAULT_BASE_URL,
-            elevenlabs_concurrency=settings.elevenlabs_concurrency,
-            elevenlabs_reserved_concurrency=settings.elevenlabs_reserved_concurrency,
-        )
-    return SandboxApis(
-        twilio_base_url=twilio_url,
-        elevenlabs_base_url=elevenlabs_url,
-        elevenlabs_concurrency=settings.elevenlabs_concurrency,
-        elevenlabs_reserved_concurrency=settings.elevenlabs_reserved_concurrency,
-    )

@@ -33,6 +33,7 @@ from simbiosia_pipeline.sources.answers import (
     loads_exact,
     refuse_redirect,
 )
+from simbiosia_pipeline.sources.errors import SourceAuthError
 from simbiosia_pipeline.sources.http import (
     BackoffPolicy,
     RequestStats,
@@ -59,10 +60,6 @@ PAGE_SIZE = 1000  # Twilio's maximum; the default of 50 would multiply the reque
 DEFAULT_BASE_URL = "https://api.twilio.com"
 
 log = logging.getLogger(__name__)
-
-
-class SourceAuthError(RuntimeError):
-    """The API rejected the credentials; the message names the variables to check."""
 
 
 Sink = Callable[[list[dict]], None]

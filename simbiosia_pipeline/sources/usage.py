@@ -28,11 +28,11 @@ from simbiosia_pipeline.sources.answers import (
     AnswerLimits,
     BodyReader,
     Deadline,
-    UnusableAnswerError,
     dumps_exact,
     loads_exact,
     refuse_redirect,
 )
+from simbiosia_pipeline.sources.errors import SourceAuthError, UnusableAnswerError
 from simbiosia_pipeline.sources.http import (
     BackoffPolicy,
     RequestStats,
@@ -41,7 +41,6 @@ from simbiosia_pipeline.sources.http import (
     check_response,
 )
 from simbiosia_pipeline.sources.pages import PagingGuard, without_account_sid
-from simbiosia_pipeline.sources.twilio import SourceAuthError
 
 DAILY_USAGE_PATH = "/2010-04-01/Accounts/{account_sid}/Usage/Records/Daily.json"
 ELEVENLABS_USAGE_PATH = "/v1/workspace/analytics/query/usage-by-product-over-time"
@@ -294,33 +293,6 @@ def _decimal(value) -> Decimal | None:
     if not amount.is_finite():
         raise UsageResponseError(f"usage amount {str(value)[:80]!r} is not finite")
     return amount
-
-
-TWILIO_USAGE_COLUMNS = (
-    "record_key",
-    "day",
-    "day_start",
-    "category",
-    "count",
-    "usage",
-    "usage_unit",
-    "price",
-    "price_unit",
-    "as_of",
-    "payload",
-    "ingested_at",
-)
-ELEVENLABS_USAGE_COLUMNS = (
-    "record_key",
-    "day",
-    "day_start",
-    "product_type",
-    "credits",
-    "fiat",
-    "fiat_unit",
-    "payload",
-    "ingested_at",
-)
 
 
 def day_start(day: date) -> datetime:

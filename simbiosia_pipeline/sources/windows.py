@@ -6,6 +6,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from simbiosia_pipeline.utc import HOUR
+
 
 @dataclass(frozen=True)
 class Window:
@@ -55,9 +57,9 @@ def hour_ranges(hours: Iterable[datetime], max_ranges: int = 24) -> list[Window]
     ranges: list[Window] = []
     for hour in sorted(set(hours)):
         if ranges and ranges[-1].end == hour:
-            ranges[-1] = Window(ranges[-1].start, hour + timedelta(hours=1))
+            ranges[-1] = Window(ranges[-1].start, hour + HOUR)
         else:
-            ranges.append(Window(hour, hour + timedelta(hours=1)))
+            ranges.append(Window(hour, hour + HOUR))
     if len(ranges) > max_ranges:
         return [Window(ranges[0].start, ranges[-1].end)]
     return ranges

@@ -1,4 +1,5 @@
-"""DDL of the raw layer and the guard that keeps sandbox and live data apart."""
+"""DDL of the raw layer (and of the attribution objects built on it), and the guard that keeps
+sandbox and live data apart."""
 
 from __future__ import annotations
 
@@ -13,8 +14,14 @@ _SOURCE_MODE_KEY = "source_mode"
 _DDL_DIGEST_KEY = "raw_ddl_sha256"
 
 
+# Applied in this order: the raw tables (ingestion's), then what attribution builds on them.
+MIGRATIONS = ("sql/raw.sql", "sql/attribution.sql")
+
+
 def raw_ddl() -> str:
-    return resources.files("simbiosia_pipeline.warehouse").joinpath("sql/raw.sql").read_text()
+    """Every migration's statements, in order (one text: one digest, one transaction)."""
+    package = resources.files("simbiosia_pipeline.warehouse")
+    return "\n".join(package.joinpath(name).read_text() for name in MIGRATIONS)
 
 
 def ensure_raw_schema(conn: psycopg.Connection) -> None:
@@ -68,10 +75,3 @@ def claim_source_mode(conn: psycopg.Connection, mode: SourceMode) -> None:
             f"mix them. Point SIMBIOSIA_DATABASE_URL at another database, or reset this one "
             f"(`simbiosia db reset`) if its {recorded} data may be discarded."
         )
-
-
-def recorded_source_mode(conn: psycopg.Connection) -> SourceMode | None:
-    row = conn.execute(
-        "SELECT value FROM raw.warehouse_info WHERE key = %s", (_SOURCE_MODE_KEY,)
-    ).fetchone()
-    return SourceMode(row[0]) if row else None

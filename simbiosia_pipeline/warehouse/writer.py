@@ -24,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from psycopg import sql
 
+from simbiosia_pipeline.utc import EPOCH
+
 
 @dataclass(frozen=True)
 class RawTable:
@@ -32,6 +34,10 @@ class RawTable:
     key: str
     time_column: str
     columns: tuple[str, ...]
+    # SQL predicates of the in-step checks: a row whose amounts have the wrong sign, a row whose
+    # cost may still change (None: the table has no such check).
+    sign_violations: str | None = None
+    pending: str | None = None
 
     @property
     def qualified(self) -> sql.Composed:
@@ -42,13 +48,10 @@ class RawTable:
         return f"{self.schema}.{self.name}"
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
 def window_days(start: datetime, end: datetime) -> list[int]:
     """The UTC days ``[start, end)`` touches, as days since 1970-01-01, ascending."""
-    first = (start - _EPOCH).days
-    last = (end - timedelta(microseconds=1) - _EPOCH).days
+    first = (start - EPOCH).days
+    last = (end - timedelta(microseconds=1) - EPOCH).days
     return list(range(first, last + 1))
 
 

@@ -12,11 +12,12 @@ affects all history.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
+from simbiosia_pipeline.utc import EPOCH
+
 # "All history": earlier than any partition.
-BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
 Phone = tuple[int, str, datetime | None, datetime | None]  # workspace, number, from, to
 CurrencyPeriod = tuple[str, datetime, datetime | None, Decimal]  # currency, from, to, USD/unit
@@ -37,14 +38,14 @@ def attribution_changed_since(old: Attribution | None, new: Attribution) -> date
     if old is None or old == new:
         return None
     if old.catch_all != new.catch_all or old.agents != new.agents:
-        return BEGINNING
+        return EPOCH
     changed_numbers = {number for _ws, number, _from, _to in old.phones ^ new.phones}
     differences = (_first_difference(number, old.phones, new.phones) for number in changed_numbers)
     return min((moment for moment in differences if moment is not None), default=None)
 
 
 def _first_difference(number: str, old: frozenset[Phone], new: frozenset[Phone]):
-    bounds = {BEGINNING} | {
+    bounds = {EPOCH} | {
         bound
         for _ws, other, valid_from, valid_to in old | new
         if other == number
@@ -61,7 +62,7 @@ def _owner(phones: frozenset[Phone], number: str, moment: datetime) -> int | Non
     for workspace, other, valid_from, valid_to in phones:
         if (
             other == number
-            and (valid_from or BEGINNING) <= moment
+            and (valid_from or EPOCH) <= moment
             and (valid_to is None or moment < valid_to)
         ):
             return workspace
@@ -80,7 +81,7 @@ def currency_rates_changed_since(
     changed = {currency for currency, *_ in old ^ new}
     moments = []
     for currency in changed:
-        bounds = {BEGINNING} | {
+        bounds = {EPOCH} | {
             bound
             for other, valid_from, valid_to, _rate in old | new
             if other == currency

@@ -38,11 +38,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from simbiosia_pipeline.utc import EPOCH
 from simbiosia_pipeline.workspaces.phone_numbers import is_e164, normalize_e164
 
 # The old dashboard's hard-coded conversion, kept as the rate when the file names none.
 DEFAULT_USD_PER_CREDIT = Decimal("0.00007525404654")
-BEGINNING_OF_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _utc_instant(value: Any) -> Any:
@@ -222,7 +222,7 @@ class Pricing(_Strict):
     """
 
     elevenlabs_usd_per_credit: tuple[CreditRate, ...] = Field(
-        default=(CreditRate(valid_from=BEGINNING_OF_TIME, rate=DEFAULT_USD_PER_CREDIT),),
+        default=(CreditRate(valid_from=EPOCH, rate=DEFAULT_USD_PER_CREDIT),),
         strict=False,
     )
     usd_per_currency_unit: dict[StrictStr, _RateList] = Field(default_factory=dict, strict=False)

@@ -21,7 +21,7 @@ matched against the workspace directory:
    form: the result is ``None`` and the record falls to the catch-all workspace.
 
 The warehouse applies the same rules in SQL (``raw.normalize_e164`` in
-``warehouse/sql/raw.sql``); a property test holds the two to the same answers. Only ASCII
+``warehouse/sql/attribution.sql``); a property test holds the two to the same answers. Only ASCII
 classes are used on purpose: Python's and PostgreSQL's notions of Unicode whitespace, digits
 and case differ, and the two implementations must never disagree.
 """

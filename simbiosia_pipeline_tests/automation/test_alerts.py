@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from simbiosia_pipeline.automation.alerts import AlertDeliveryError, scrub, send_alert
-from simbiosia_pipeline.automation.sensors import (
+from simbiosia_pipeline.automation.failure_alerts import (
     check_failure_alert_sensor,
     run_failure_alert_sensor,
 )

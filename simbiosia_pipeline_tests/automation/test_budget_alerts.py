@@ -6,7 +6,8 @@ import dagster as dg
 import pytest
 import yaml
 
-from simbiosia_pipeline.automation.sensors import budget_alert_sensor
+from simbiosia_pipeline.automation.budgets import budget_alert_sensor
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE, Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline_tests.support import materialize_pipeline
@@ -33,7 +34,7 @@ def test_a_crossed_budget_alerts_once(webhook, warehouse_env, tmp_path, monkeypa
         materialize_pipeline(server.url, START, END)
 
     sensor = budget_alert_sensor(clock=lambda: NOW)
-    resources = {"warehouse": WarehouseResource()}
+    resources = {"warehouse": WarehouseResource(), "settings": PipelineSettings.from_env()}
     with dg.instance_for_test() as instance:
         first = dg.build_sensor_context(instance, resources=resources)
         sensor.evaluate_tick(first)

@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from simbiosia_pipeline.automation.alerts import EmailSettings, send_alert
-from simbiosia_pipeline.automation.sensors import run_failure_alert_sensor
+from simbiosia_pipeline.automation.failure_alerts import run_failure_alert_sensor
 from simbiosia_pipeline_tests.automation.test_alerts import FAKE_TOKEN, failed_run
 from simbiosia_testing.local_servers import free_port
 

@@ -7,16 +7,18 @@ import pytest
 import yaml
 
 from simbiosia_pipeline.assets.directory import workspace_directory
-from simbiosia_pipeline.automation.directory import (
+from simbiosia_pipeline.automation.reattribution import (
     directory_restatement_sensor,
     restatement_request,
     workspaces_file_sensor,
 )
 from simbiosia_pipeline.definitions import DIRECTORY_JOB, RESTATE_JOB
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE, Sandbox, SandboxConfig, start_sandbox_server
+from simbiosia_pipeline.utc import EPOCH
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
-from simbiosia_pipeline.workspaces.changes import BEGINNING, Attribution, attribution_changed_since
+from simbiosia_pipeline.workspaces.changes import Attribution, attribution_changed_since
 from simbiosia_pipeline_tests.support import (
     assert_snapshots_equal_truth,
     materialize_pipeline,
@@ -43,7 +45,7 @@ def test_what_changed_decides_from_when_history_is_restated():
     taken_over = (5, "+34930340228", datetime(2025, 10, 8, 15, tzinfo=UTC), None)
     edited = Attribution(frozenset({handed_over, taken_over, dated}), frozenset(), 1)
     assert attribution_changed_since(old, edited) == datetime(2025, 10, 8, 15, tzinfo=UTC)
-    assert attribution_changed_since(old, Attribution(old.phones, old.agents, 4)) == BEGINNING
+    assert attribution_changed_since(old, Attribution(old.phones, old.agents, 4)) == EPOCH
 
 
 def test_restatement_runs_from_the_changed_hour_to_the_last_complete_one():
@@ -70,7 +72,6 @@ def edited_file(tmp_path, monkeypatch):
 
 def test_an_edited_file_is_loaded_and_its_history_restated(edited_file, warehouse_env, monkeypatch):
     sandbox = Sandbox(SandboxConfig(seed=9, scale=0.5, now=NOW))
-    resources = {"warehouse": WarehouseResource()}
     with start_sandbox_server(sandbox) as server, dg.instance_for_test() as instance:
         materialize_pipeline(server.url, START, END)
         with connect(warehouse_env) as conn:
@@ -78,6 +79,7 @@ def test_an_edited_file_is_loaded_and_its_history_restated(edited_file, warehous
         assert before == {4}
 
         monkeypatch.setenv("SIMBIOSIA_WORKSPACES_FILE", str(edited_file))
+        resources = {"warehouse": WarehouseResource(), "settings": PipelineSettings.from_env()}
         watch = workspaces_file_sensor(DIRECTORY_JOB)
         [load] = watch.evaluate_tick(
             dg.build_sensor_context(instance, resources=resources)

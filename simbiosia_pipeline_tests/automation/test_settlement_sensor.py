@@ -7,8 +7,9 @@ import pytest
 
 from simbiosia_pipeline.assets.raw import twilio_calls
 from simbiosia_pipeline.assets.raw_checks import SETTLED_IN_TIME
-from simbiosia_pipeline.automation.sensors import settlement_sensor
+from simbiosia_pipeline.automation.settlement import settlement_sensor
 from simbiosia_pipeline.definitions import HOURLY_JOB
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.report import print_report
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.sources.windows import Window
@@ -72,7 +73,8 @@ def test_sensor_requests_unsettled_hours_until_the_tables_equal_the_truth(wareho
 
         sandbox.set_now(T + timedelta(hours=8))  # prices get rated, conversations finish
         context = dg.build_sensor_context(
-            instance=instance, resources={"warehouse": WarehouseResource()}
+            instance=instance,
+            resources={"warehouse": WarehouseResource(), "settings": PipelineSettings.from_env()},
         )
         result = sensor.evaluate_tick(context)
         assert result.run_requests, result.skip_message
@@ -88,7 +90,10 @@ def test_sensor_requests_unsettled_hours_until_the_tables_equal_the_truth(wareho
             dg.build_sensor_context(
                 instance=instance,
                 cursor=result.cursor,
-                resources={"warehouse": WarehouseResource()},
+                resources={
+                    "warehouse": WarehouseResource(),
+                    "settings": PipelineSettings.from_env(),
+                },
             )
         )
         assert not again.run_requests
@@ -144,7 +149,10 @@ def test_unanswered_calls_never_hold_settlement_back(warehouse_env, capsys):
                 dg.build_sensor_context(
                     instance=instance,
                     cursor=cursor,
-                    resources={"warehouse": WarehouseResource()},
+                    resources={
+                        "warehouse": WarehouseResource(),
+                        "settings": PipelineSettings.from_env(),
+                    },
                 )
             )
 

@@ -24,7 +24,8 @@ import pytest
 
 from simbiosia_pipeline.assets.reconciliation import FINAL_IN_TIME, MATCHES, billing_days
 from simbiosia_pipeline.assets.usage import elevenlabs_usage, twilio_usage_records
-from simbiosia_pipeline.automation.sensors import check_failure_alert_sensor
+from simbiosia_pipeline.automation.failure_alerts import check_failure_alert_sensor
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.report import print_reconciliation
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE, Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.connection import connect
@@ -68,7 +69,11 @@ def reconcile_days(url: str, first: date, last: date, instance=TEST_INSTANCE):
     return dg.materialize(
         list(DAILY_ASSETS),
         instance=instance,
-        resources={"apis": sandbox_apis(url), "warehouse": WarehouseResource()},
+        resources={
+            "apis": sandbox_apis(url),
+            "warehouse": WarehouseResource(),
+            "settings": PipelineSettings.from_env(),
+        },
         tags={
             "dagster/asset_partition_range_start": first.isoformat(),
             "dagster/asset_partition_range_end": last.isoformat(),
@@ -423,7 +428,11 @@ def test_the_daily_job_the_schedule_launches_reconciles_a_range_of_days(billed):
     job = defs.resolve_job_def(RECONCILIATION_JOB.name)
     result = job.execute_in_process(
         instance=TEST_INSTANCE,
-        resources={"apis": sandbox_apis(billed.server_url), "warehouse": WarehouseResource()},
+        resources={
+            "apis": sandbox_apis(billed.server_url),
+            "warehouse": WarehouseResource(),
+            "settings": PipelineSettings.from_env(),
+        },
         tags={
             "dagster/asset_partition_range_start": DAY_1.isoformat(),
             "dagster/asset_partition_range_end": DAY_2.isoformat(),

@@ -19,9 +19,10 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pytest
 
-from simbiosia_pipeline.automation.sensors import settlement_sensor
+from simbiosia_pipeline.automation.settlement import settlement_sensor
 from simbiosia_pipeline.definitions import HOURLY_JOB
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
@@ -102,7 +103,13 @@ def test_late_costs_restate_exactly_their_hours(warehouse_env, instance):
 
         sandbox.set_now(LATER)
         tick = sensor.evaluate_tick(
-            dg.build_sensor_context(instance=instance, resources={"warehouse": WarehouseResource()})
+            dg.build_sensor_context(
+                instance=instance,
+                resources={
+                    "warehouse": WarehouseResource(),
+                    "settings": PipelineSettings.from_env(),
+                },
+            )
         )
         ranges = requested_ranges(tick)
         assert hours_of(ranges) == pending, "the sensor must ask for every pending hour"

@@ -39,6 +39,7 @@ import pytest
 
 from simbiosia_pipeline.assets.directory import workspace_directory
 from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
@@ -289,7 +290,7 @@ def test_a_malformed_workspaces_file_names_its_lines_and_keeps_the_directory(
     with dg.instance_for_test() as instance:
         result = dg.materialize(
             [workspace_directory],
-            resources={"warehouse": WarehouseResource()},
+            resources={"warehouse": WarehouseResource(), "settings": PipelineSettings.from_env()},
             instance=instance,
             raise_on_error=False,
         )
@@ -317,10 +318,11 @@ def test_a_malformed_workspaces_file_names_its_lines_and_keeps_the_directory(
 def test_a_wrong_database_url_is_a_clear_error_without_the_password(
     loaded, monkeypatch, what, url_of, texts
 ):
+    settings = PipelineSettings.from_env()  # the run's knobs; the warehouse reads the URL
     monkeypatch.setenv("SIMBIOSIA_DATABASE_URL", url_of(loaded))
     with start_sandbox_server(BASE) as server:
         result = materialize_raw(
-            server.url, START, END, assets=[twilio_calls], raise_on_error=False
+            server.url, START, END, assets=[twilio_calls], raise_on_error=False, settings=settings
         )
     message = failure_text(result)
     assert not result.success

@@ -20,8 +20,9 @@ import dagster as dg
 import pytest
 
 from simbiosia_pipeline.assets.raw import twilio_calls
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
-from simbiosia_pipeline.settings import PROJECT_DIR
+from simbiosia_pipeline.settings import PROJECT_DIR, SANDBOX_WORKSPACES_FILE
 from simbiosia_pipeline.sources.resources import LiveApis
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline_tests.reliability.control import SandboxControl
@@ -36,6 +37,7 @@ LIVE = {
     "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
     "TWILIO_AUTH_TOKEN": "token-SECRET-81",
     "ELEVENLABS_API_KEY": "sk-SECRET-82",
+    "SIMBIOSIA_WORKSPACES_FILE": str(SANDBOX_WORKSPACES_FILE),
 }
 BAD_SETTINGS = {
     "SIMBIOSIA_SETTLE_MAX_AGE": ({"SIMBIOSIA_SETTLE_MAX_AGE": "5000000d"}, "must be between"),
@@ -51,6 +53,8 @@ BAD_SETTINGS = {
     "SIMBIOSIA_REPORTING_TZ": ({"SIMBIOSIA_REPORTING_TZ": "Europe/Atlantis"}, "IANA time zone"),
     "TWILIO_AUTH_TOKEN": ({**LIVE, "TWILIO_AUTH_TOKEN": ""}, "must be set when"),
     "ELEVENLABS_API_KEY": ({**LIVE, "ELEVENLABS_API_KEY": "sk-SECRET-82\n"}, "whitespace"),
+    "SIMBIOSIA_WORKSPACES_FILE": (
+        {**LIVE, "SIMBIOSIA_WORKSPACES_FILE": ""}, "must be set when SIMBIOSIA_SOURCE=live"),
 }  # fmt: skip
 BAD_ARGUMENTS = {
     "a reversed range": ([RANGE[1], RANGE[0]], "must be before END"),
@@ -123,7 +127,8 @@ def test_a_credential_with_a_newline_fails_the_run_at_its_start_without_retries(
     with dg.instance_for_test() as instance:
         result = dg.materialize(
             [twilio_calls], partition_key="2025-10-08-09:00", instance=instance,
-            resources={"apis": apis, "warehouse": WarehouseResource()}, raise_on_error=False,
+            resources={"apis": apis, "warehouse": WarehouseResource(),
+                       "settings": PipelineSettings.from_env()}, raise_on_error=False,
         )  # fmt: skip
         events = instance.all_logs(result.run_id)
     assert not result.success

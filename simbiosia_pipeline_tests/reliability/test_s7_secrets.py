@@ -37,12 +37,12 @@ import pytest
 from dagster._utils.error import serializable_error_info_from_exc_info
 
 from simbiosia_pipeline.automation.alerts import AlertDeliveryError
-from simbiosia_pipeline.automation.sensors import (
+from simbiosia_pipeline.automation.failure_alerts import (
     check_failure_alert_sensor,
     run_failure_alert_sensor,
 )
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
-from simbiosia_pipeline.settings import PROJECT_DIR
+from simbiosia_pipeline.settings import PROJECT_DIR, SANDBOX_WORKSPACES_FILE
 from simbiosia_pipeline_tests.reliability.control import SandboxControl
 from simbiosia_pipeline_tests.reliability.processes import start_backfill, wait_until
 from simbiosia_pipeline_tests.reliability.truth import (
@@ -140,6 +140,7 @@ def test_secrets_appear_in_no_log_metadata_event_or_alert(
     env = {
         **CREDENTIALS,
         "SIMBIOSIA_SOURCE": "live",
+        "SIMBIOSIA_WORKSPACES_FILE": str(SANDBOX_WORKSPACES_FILE),
         "SIMBIOSIA_DATABASE_URL": with_password(warehouse_env, WAREHOUSE_PASSWORD),
         "DAGSTER_HOME": str(dagster_home),
         "DAGSTER_PG_URL": dagster_pg_url,

@@ -31,7 +31,8 @@ import dagster as dg
 import pytest
 
 from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
-from simbiosia_pipeline.automation.sensors import check_failure_alert_sensor
+from simbiosia_pipeline.automation.failure_alerts import check_failure_alert_sensor
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.sandbox.credentials import (
     DEFAULT_ELEVENLABS_API_KEY,
@@ -388,7 +389,11 @@ def test_a_done_conversation_without_cost_is_counted_checked_and_alerted(
 
 
 def _resources(world: World) -> dict:
-    return {"apis": sandbox_apis(world.proxy.url, **FAST), "warehouse": WarehouseResource()}
+    return {
+        "apis": sandbox_apis(world.proxy.url, **FAST),
+        "warehouse": WarehouseResource(),
+        "settings": PipelineSettings.from_env(),
+    }
 
 
 # --- no credential ever reaches another host --------------------------------------------------

@@ -25,6 +25,7 @@ import dagster as dg
 from simbiosia_pipeline.assets.directory import workspace_directory
 from simbiosia_pipeline.assets.raw import BULK_TAG, WINDOW_FIGURES
 from simbiosia_pipeline.dbt.assets import hourly_cost_models
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
@@ -46,7 +47,11 @@ SHOWN_MISMATCHES = 20
 
 
 def pipeline_resources(sandbox_url: str | None = None, **api_overrides) -> dict:
-    resources = {"warehouse": WarehouseResource(), "dbt": DBT}
+    resources = {
+        "warehouse": WarehouseResource(),
+        "settings": PipelineSettings.from_env(),
+        "dbt": DBT,
+    }
     if sandbox_url:
         resources["apis"] = sandbox_apis(sandbox_url, **api_overrides)
     return resources

@@ -14,11 +14,11 @@ from simbiosia_pipeline.sources.answers import (
     BodyReader,
     Deadline,
     DeadlineExceededError,
-    UnusableAnswerError,
     dumps_exact,
     loads_exact,
     refuse_redirect,
 )
+from simbiosia_pipeline.sources.errors import UnusableAnswerError
 from simbiosia_pipeline.sources.pages import (
     PagingGuard,
     elevenlabs_page,

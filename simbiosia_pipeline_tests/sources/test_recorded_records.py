@@ -10,12 +10,8 @@ from pathlib import Path
 import pytest
 
 from simbiosia_pipeline.sources.pending import conversation_cost_pending, twilio_cost_pending
-from simbiosia_pipeline.sources.records import (
-    CONVERSATION_COLUMNS,
-    TWILIO_COLUMNS,
-    conversation_row,
-    twilio_row,
-)
+from simbiosia_pipeline.sources.records import conversation_row, twilio_row
+from simbiosia_pipeline.warehouse.tables import CONVERSATION_COLUMNS, TWILIO_COLUMNS
 from simbiosia_pipeline_tests.api_schemas import ELEVENLABS_DETAIL, TWILIO_CALL, assert_valid
 
 RECORDED = Path(__file__).parent / "recorded"

@@ -6,14 +6,9 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from simbiosia_pipeline.sources.records import (
-    CONVERSATION_COLUMNS,
-    TWILIO_COLUMNS,
-    RecordError,
-    conversation_row,
-    latest_by_key,
-    twilio_row,
-)
+from simbiosia_pipeline.sources.errors import RecordError
+from simbiosia_pipeline.sources.records import conversation_row, latest_by_key, twilio_row
+from simbiosia_pipeline.warehouse.tables import CONVERSATION_COLUMNS, TWILIO_COLUMNS
 
 NOW = datetime(2026, 1, 5, 12, tzinfo=UTC)
 

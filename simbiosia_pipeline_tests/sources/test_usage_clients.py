@@ -19,9 +19,8 @@ from simbiosia_pipeline.sandbox.credentials import (
     DEFAULT_TWILIO_ACCOUNT_SID,
     DEFAULT_TWILIO_AUTH_TOKEN,
 )
-from simbiosia_pipeline.sources.answers import UnusableAnswerError
+from simbiosia_pipeline.sources.errors import SourceAuthError, UnusableAnswerError
 from simbiosia_pipeline.sources.http import BackoffPolicy
-from simbiosia_pipeline.sources.twilio import SourceAuthError
 from simbiosia_pipeline.sources.usage import (
     ElevenLabsUsageClient,
     TwilioUsageClient,

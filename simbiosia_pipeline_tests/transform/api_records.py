@@ -17,12 +17,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from simbiosia_pipeline.sources.records import (
-    CONVERSATION_COLUMNS,
-    TWILIO_COLUMNS,
-    conversation_row,
-    twilio_row,
-)
+from simbiosia_pipeline.sources.records import conversation_row, twilio_row
+from simbiosia_pipeline.warehouse.tables import CONVERSATION_COLUMNS, TWILIO_COLUMNS
 
 ACCOUNT_SID = "AC" + "0" * 32
 INGESTED_AT = datetime(2030, 1, 1, tzinfo=UTC)

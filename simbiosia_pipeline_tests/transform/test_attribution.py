@@ -274,8 +274,8 @@ def test_unattributed_numbers_list_what_fell_to_the_catch_all(built):
 
 
 def test_the_lead_lookup_uses_the_raw_index(built):
-    # The expression of the index (raw.sql) and of the model must match, or the lookup would scan
-    # all history; forbid sequential scans and look at the plan the lateral query gets.
+    # The expression of the index (attribution.sql) and of the model must match, or the lookup
+    # would scan all history; forbid sequential scans and look at the plan the lateral query gets.
     with built.connect() as conn:
         conn.execute("SET enable_seqscan = off")
         plan = "\n".join(

@@ -23,6 +23,7 @@ from simbiosia_pipeline.dbt.launcher import apply_invocation_environment, enviro
 from simbiosia_pipeline.dbt.project import dbt_executable
 from simbiosia_pipeline.dbt.resources import dbt_invocation, dbt_resource
 from simbiosia_pipeline.partitions import HOURLY
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.settings import ConfigurationError, Settings
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
@@ -146,7 +147,11 @@ def test_dbt_is_found_beside_the_interpreter_not_on_path():
 def test_one_lineage_graph_from_raw_to_snapshots():
     graph = dg.Definitions(
         assets=[workspace_directory, hourly_cost_models, cost_views],
-        resources={"warehouse": WarehouseResource(), "dbt": dbt_resource()},
+        resources={
+            "warehouse": WarehouseResource(),
+            "settings": PipelineSettings.from_env(),
+            "dbt": dbt_resource(),
+        },
     ).resolve_asset_graph()
 
     def parents(key: str) -> set[str]:

@@ -24,6 +24,7 @@ import yaml
 from simbiosia_pipeline.assets.directory import workspace_directory
 from simbiosia_pipeline.dbt.assets import cost_views, hourly_cost_models
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.workspaces import Directory
 from simbiosia_pipeline_tests import expected
@@ -96,10 +97,14 @@ class Story:
 @pytest.fixture(scope="module")
 def story(warehouse, tmp_path_factory) -> Story:
     workspaces_file = tmp_path_factory.mktemp("directory") / "workspaces.yaml"
-    resources = {"warehouse": WarehouseResource(), "dbt": DBT}
     with pytest.MonkeyPatch.context() as env:
         env.setenv("SIMBIOSIA_DATABASE_URL", warehouse.url)
         env.setenv("SIMBIOSIA_WORKSPACES_FILE", str(workspaces_file))
+        resources = {
+            "warehouse": WarehouseResource(),
+            "settings": PipelineSettings.from_env(),
+            "dbt": DBT,
+        }
 
         write_workspaces_file(workspaces_file, owner_of_x=5)
         warehouse.store([UNRATED, *STEADY_CALLS], [RUNNING, *STEADY_CONVERSATIONS])

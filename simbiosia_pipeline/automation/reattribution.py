@@ -9,19 +9,18 @@ ranged run. Raw data is not re-fetched: attribution lives in the models.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from simbiosia_pipeline.assets.directory import RESTATE_FROM
 from simbiosia_pipeline.automation.alerts import AlertDeliveryError, send_alert
-from simbiosia_pipeline.automation.sensors import default_sensor_status
-from simbiosia_pipeline.partitions import HOURLY, PARTITION_KEY_FORMAT
-from simbiosia_pipeline.settings import Settings
+from simbiosia_pipeline.automation.status import default_sensor_status
+from simbiosia_pipeline.partitions import HOURLY, hour_range_tags
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
+from simbiosia_pipeline.sources.windows import Window
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.workspaces import DirectoryError, load_directory
-
-HOUR = timedelta(hours=1)
 
 
 def workspaces_file_sensor(directory_job, minimum_interval_seconds: int = 60):
@@ -32,9 +31,13 @@ def workspaces_file_sensor(directory_job, minimum_interval_seconds: int = 60):
         default_status=default_sensor_status(),
         description="Load the workspaces file into the warehouse whenever what it says changes.",
     )
-    def _watch(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    def _watch(
+        context: dg.SensorEvaluationContext,
+        warehouse: WarehouseResource,
+        settings: PipelineSettings,
+    ):
         """The cursor is the fingerprint of the last invalid file alerted (once per edit)."""
-        path = Settings.from_env().workspaces_file
+        path = settings.workspaces_path
         try:
             content_hash = load_directory(path).content_hash()
         except DirectoryError as exc:  # the previous directory stays in force
@@ -77,11 +80,7 @@ def restatement_request(restate_from: datetime, now: datetime) -> dg.RunRequest 
     if start >= end:
         return None
     return dg.RunRequest(
-        tags={
-            "dagster/asset_partition_range_start": start.strftime(PARTITION_KEY_FORMAT),
-            "dagster/asset_partition_range_end": (end - HOUR).strftime(PARTITION_KEY_FORMAT),
-            "simbiosia/reason": "re-attribution",
-        },
+        tags={**hour_range_tags(Window(start, end)), "simbiosia/reason": "re-attribution"}
     )
 
 
