@@ -10,9 +10,10 @@
 -- {relations} are filled in as quoted identifiers. Idempotent: apply it again at will.
 --
 -- The grants are on the tables and views themselves. Hourly rebuilds keep them (dbt replaces
--- rows, not tables); the views (call_costs, unattributed_numbers) are recreated when the cost
--- views are rebuilt, and their dbt post-hook grants them again to every role marked below.
--- A full refresh of the hourly models drops and recreates the tables: apply this again.
+-- rows, not tables); the views (unattributed_numbers, billing_reconciliation) are recreated
+-- when the cost views are rebuilt, and their dbt post-hook grants them again to every role
+-- marked below, as call_costs' does when a full refresh recreates it. A full refresh of the
+-- other hourly models drops and recreates the snapshot tables: apply this again.
 
 GRANT CONNECT ON DATABASE {database} TO {role};
 GRANT USAGE ON SCHEMA public TO {role};
