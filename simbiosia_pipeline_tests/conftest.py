@@ -18,9 +18,13 @@ import pytest
 
 from simbiosia_pipeline_tests.local_servers import create_database, drop_database
 
-# The reliability scenarios' summary table (printed, and written to last_results.md); here so
-# that the xdist controller, which collects no test module, has its hooks too.
-pytest_plugins = ["simbiosia_pipeline_tests.reliability.plugin"]
+# The reliability scenarios' summary table (printed, and written to last_results.md), and the
+# end of the backoffice tests' template warehouse; here so that the xdist controller, which
+# collects no test module, has their hooks too.
+pytest_plugins = [
+    "simbiosia_pipeline_tests.reliability.plugin",
+    "simbiosia_pipeline_tests.backoffice.shared_warehouse",
+]
 
 
 @pytest.fixture(scope="session")
