@@ -2,8 +2,9 @@
 
 Only these relations are read (``warehouse.roles.DASHBOARD_READS``, which ``simbiosia db
 grant-dashboard-role`` grants and nothing more): the hourly snapshots, ``call_costs``,
-``unattributed_numbers``, the directory tables the old dashboard read (workspaces, their numbers
-and budgets) and the dated credit rate, and ``billing_reconciliation`` once it exists. Totals
+``unattributed_number_hours``, the directory tables the old dashboard read (workspaces, their
+numbers and budgets) and the dated credit rate, and ``billing_reconciliation`` once it exists.
+Totals
 come from the hourly snapshots — thousands of rows whatever the number of calls — so every page
 answers fast at any volume; only the calls page and the per-direction split read ``call_costs``
 (a table rebuilt per hour like the snapshots), through its indexes on time and numbers.
@@ -167,11 +168,14 @@ SELECT snapshot_date AS hour, workspace_id, sum(unpriced_calls) AS unpriced_call
  ORDER BY 1 DESC, 2
 """
 
+# The numbers that fell to the catch-all in the range, with their records of the range.
 UNATTRIBUTED_SQL = """
-SELECT phone_number, is_e164, twilio_calls, elevenlabs_conversations, records, first_seen,
-       last_seen
-  FROM public.unattributed_numbers
- WHERE last_seen >= :start AND first_seen < :end
+SELECT phone_number, is_e164, sum(twilio_calls) AS twilio_calls,
+       sum(elevenlabs_conversations) AS elevenlabs_conversations, sum(records) AS records,
+       min(first_seen) AS first_seen, max(last_seen) AS last_seen
+  FROM public.unattributed_number_hours
+ WHERE hour >= :start AND hour < :end
+ GROUP BY 1, 2
  ORDER BY records DESC, phone_number
 """
 

@@ -32,7 +32,7 @@ DASHBOARD_READS = (
     "public.twilio_snapshots",
     "public.elevenlabs_snapshots",
     "public.call_costs",
-    "public.unattributed_numbers",
+    "public.unattributed_number_hours",
     "public.workspaces",
     "public.workspace_phones",
     "public.workspace_budgets",

@@ -45,7 +45,10 @@ def render(selection: ui.Selection) -> None:
     if fallen.empty:
         st.success("Every call and conversation of the range belongs to a workspace.")
     else:
-        st.caption("Calls and conversations of these numbers went to the catch-all workspace.")
+        st.caption(
+            "Calls and conversations of the range from these numbers went to the catch-all "
+            "workspace."
+        )
         fallen = fallen.assign(
             first_seen=[views.local_time(t, zone) for t in fallen["first_seen"]],
             last_seen=[views.local_time(t, zone) for t in fallen["last_seen"]],
