@@ -1,13 +1,12 @@
 """Every read of the backoffice: SQL on the marts, answered as pandas frames with exact amounts.
 
 Only these relations are read (``warehouse.roles.DASHBOARD_READS``, which ``simbiosia db
-grant-dashboard-role`` grants and nothing more): the hourly snapshots, ``call_costs``,
-``unattributed_number_hours``, the directory tables the old dashboard read (workspaces, their
-numbers and budgets) and the dated credit rate, and ``billing_reconciliation`` once it exists.
-Totals
-come from the hourly snapshots — thousands of rows whatever the number of calls — so every page
-answers fast at any volume; only the calls page and the per-direction split read ``call_costs``
-(a table rebuilt per hour like the snapshots), through its indexes on time and numbers.
+grant-dashboard-role`` grants and nothing more): the hourly snapshots, ``twilio_direction_hours``,
+``call_costs``, ``unattributed_number_hours``, the directory tables the old dashboard read
+(workspaces, their numbers and budgets) and the dated credit rate, and ``billing_reconciliation``
+once it exists. Totals come from the hourly tables — thousands of rows whatever the number of
+calls — so every page answers fast at any volume; only the calls page reads ``call_costs`` (a
+table rebuilt per hour like the snapshots), through its indexes on time and numbers.
 
 NUMERIC arrives as ``Decimal`` (``coerce_float=False``): nothing here is ever a float.
 """
@@ -115,13 +114,10 @@ CALLS_COUNT_SQL = f"SELECT count(*) FROM public.call_costs {_CALLS_WHERE}"
 
 
 TWILIO_BY_DIRECTION_SQL = f"""
-SELECT twilio_direction AS direction, count(*) AS calls,
-       coalesce(sum(billable_minutes), 0) AS billable_minutes,
-       coalesce(sum(twilio_usd), 0) AS twilio_usd,
-       count(*) FILTER (WHERE twilio_usd IS NULL) AS unpriced_calls
-  FROM public.call_costs
- WHERE twilio_call_sid IS NOT NULL
-   AND started_at >= :start AND started_at < :end AND {_WORKSPACE_FILTER}
+SELECT direction, sum(calls) AS calls, sum(billable_minutes) AS billable_minutes,
+       sum(twilio_usd) AS twilio_usd, sum(unpriced_calls) AS unpriced_calls
+  FROM public.twilio_direction_hours
+ WHERE hour >= :start AND hour < :end AND {_WORKSPACE_FILTER}
  GROUP BY 1
  ORDER BY 1
 """

@@ -32,6 +32,7 @@ DASHBOARD_READS = (
     "public.twilio_snapshots",
     "public.elevenlabs_snapshots",
     "public.call_costs",
+    "public.twilio_direction_hours",
     "public.unattributed_number_hours",
     "public.workspaces",
     "public.workspace_phones",
