@@ -5,7 +5,8 @@ The suite's figures mean something only if every run it times is checked against
 truth (``simbiosia_testing.truth``, tested with the suite's tests) and every figure lands in
 ``latest.json`` in the issue's format; this is what CI checks.
 The daemon backfill and the hourly dbt refresh are left to ``python -m benchmarks --smoke``
-(minutes: services to start, several dbt builds) and to their own end-to-end tests.
+(minutes: services to start, several dbt builds) and to their own end-to-end tests; the
+backoffice's reads (one dbt build) have a test of their own.
 """
 
 import json
@@ -17,6 +18,7 @@ import pytest
 
 from benchmarks.infra import Requests
 from benchmarks.report import Result, write
+from benchmarks.warehouse_scale import BACKOFFICE_PAGES
 from benchmarks.workload import SMOKE
 from simbiosia_pipeline.settings import PROJECT_DIR
 
@@ -71,3 +73,24 @@ def test_the_smoke_suite_runs_every_fast_figure_against_the_truth(tmp_path):
     # Every timed run was checked against the ground truth (a failed check fails the suite).
     assert "records checked" in completed.stdout
     assert "dlt #1" in completed.stdout
+
+
+def test_the_smoke_suite_times_every_backoffice_page(tmp_path):
+    """``backoffice_query_ms`` on a tiny warehouse: each page's reads ran as the dashboard role
+    (none past the statement timeout), and the figure is the slowest of them."""
+    output = tmp_path / "smoke.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--smoke", "--only", "backoffice_query_ms",
+         "--output", str(output)],
+        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=400, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    details = json.loads(output.with_name("smoke.details.json").read_text())
+    (result,) = details["results"]
+    pages = result["detail"]["pages_ms"]
+    assert set(pages) == set(BACKOFFICE_PAGES)
+    assert all(ms > 0 for ms in pages.values())
+    assert result["detail"]["capped_pages"] == []
+    assert result["value"] == pytest.approx(max(pages.values()), abs=0.1)
+    assert result["detail"]["conversations"] > 0
+    assert result["detail"]["calls"] > 0

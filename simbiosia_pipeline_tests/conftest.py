@@ -24,9 +24,13 @@ from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, SandboxServer, st
 from simbiosia_pipeline_tests.webhook import WebhookReceiver
 from simbiosia_testing.local_servers import create_database, drop_database
 
-# The reliability scenarios' summary table (printed, and written to last_results.md); here so
-# that the xdist controller, which collects no test module, has its hooks too.
-pytest_plugins = ["simbiosia_pipeline_tests.reliability.plugin"]
+# The reliability scenarios' summary table (printed, and written to last_results.md), and the
+# end of the backoffice tests' template warehouse; here so that the xdist controller, which
+# collects no test module, has their hooks too.
+pytest_plugins = [
+    "simbiosia_pipeline_tests.reliability.plugin",
+    "simbiosia_pipeline_tests.backoffice.shared_warehouse",
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -8,7 +8,8 @@
 
     With a unique_key, rows carrying one of the new keys are deleted too, wherever they lie: a
     record whose time moved into this window (a queued call that started later) then lives in
-    one window only.
+    one window only. A list of keys deletes by each (call_costs: a row holds a Twilio call, a
+    conversation, or both, and each lives in one row only).
 
     A transaction-scoped advisory lock per table serialises overlapping rebuilds, so two runs over
     the same hours cannot both insert (the second waits, then replaces the first's rows). -#}
@@ -33,8 +34,11 @@
 
     analyze {{ temp }};
 
+    {%- for key in ([unique_key] if unique_key is string else unique_key) %}
+
     delete from {{ target }}
-    where {{ unique_key }} in (select {{ unique_key }} from {{ temp }});
+    where {{ key }} in (select {{ key }} from {{ temp }});
+    {%- endfor %}
     {%- endif %}
 
     insert into {{ target }} ({{ columns }})

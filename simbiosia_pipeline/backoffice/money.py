@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
+MISSING = "—"  # what a value not known (yet) shows as, in cards and table cells
 
 
 def cents(amount: Decimal | None) -> Decimal | None:
@@ -15,7 +16,7 @@ def cents(amount: Decimal | None) -> Decimal | None:
 def usd(amount: Decimal | None) -> str:
     """``$1,234.57``; negative ``-$1.20``; unknown ``—``."""
     if amount is None:
-        return "—"
+        return MISSING
     rounded = cents(amount)
     sign = "-" if rounded < 0 else ""
     return f"{sign}${abs(rounded):,.2f}"
@@ -24,7 +25,7 @@ def usd(amount: Decimal | None) -> str:
 def credits(amount: Decimal | None) -> str:
     """ElevenLabs credits, whole numbers in practice: ``12,345``; fractions kept to 2 places."""
     if amount is None:
-        return "—"
+        return MISSING
     amount = Decimal(amount)
     if amount == amount.to_integral_value():
         return f"{int(amount):,}"
@@ -32,7 +33,7 @@ def credits(amount: Decimal | None) -> str:
 
 
 def count(value: int | None) -> str:
-    return "—" if value is None else f"{int(value):,}"
+    return MISSING if value is None else f"{int(value):,}"
 
 
 def percent_change(before: Decimal, after: Decimal) -> Decimal | None:

@@ -1,12 +1,12 @@
 """Every read of the backoffice: SQL on the marts, answered as pandas frames with exact amounts.
 
 Only these relations are read (``warehouse.roles.DASHBOARD_READS``, which ``simbiosia db
-grant-dashboard-role`` grants and nothing more): the hourly snapshots, ``call_costs``,
-``unattributed_numbers``, the directory tables the old dashboard read (workspaces, their numbers
-and budgets) and the dated credit rate, and ``billing_reconciliation`` once it exists. Totals
-come from the hourly snapshots — thousands of rows whatever the number of calls — so every page
-answers fast at any volume; only the calls page and the per-direction split read ``call_costs``,
-filtered by time.
+grant-dashboard-role`` grants and nothing more): the hourly snapshots, ``twilio_direction_hours``,
+``call_costs``, ``unattributed_number_hours``, the directory tables the old dashboard read
+(workspaces, their numbers and budgets) and the dated credit rate, and ``billing_reconciliation``
+once it exists. Totals come from the hourly tables — thousands of rows whatever the number of
+calls — so every page answers fast at any volume; only the calls page reads ``call_costs`` (a
+table rebuilt per hour like the snapshots), through its indexes on time and numbers.
 
 NUMERIC arrives as ``Decimal`` (``coerce_float=False``): nothing here is ever a float.
 """
@@ -94,44 +94,30 @@ SELECT phone_number, is_primary, valid_from, valid_to
  ORDER BY valid_from NULLS FIRST, phone_number
 """
 
-# A number search reads the range first, as its own step ({materialized}): pushed down into the
-# view's pairing it made PostgreSQL plan it row by row (6x slower). Without a search, the range
-# is best left to the planner (2x faster).
-_CALLS_IN_RANGE = f"""
-WITH in_range AS {{materialized}} (
-    SELECT * FROM public.call_costs
-     WHERE started_at >= :start AND started_at < :end AND {_WORKSPACE_FILTER}
-)
+# The calls of the range, newest first: ``call_costs`` is a table indexed by time, workspace and
+# the digits of both numbers (a trigram index: a search for any part of a number is an index
+# lookup), so a page reads its 100 rows and a count, whatever the volume.
+_CALLS_WHERE = f"""
+ WHERE started_at >= :start AND started_at < :end AND {_WORKSPACE_FILTER}
+   AND (CAST(:digits AS text) IS NULL OR number_digits LIKE '%' || :digits || '%')
 """
-_SEARCHED = """
- WHERE CAST(:digits AS text) IS NULL
-    OR regexp_replace(coalesce(from_number, ''), '[^0-9]', '', 'g') LIKE '%' || :digits || '%'
-    OR regexp_replace(coalesce(to_number, ''), '[^0-9]', '', 'g') LIKE '%' || :digits || '%'
-"""
-CALLS_SQL = f"""{_CALLS_IN_RANGE}
+CALLS_SQL = f"""
 SELECT started_at, workspace_id, twilio_direction AS direction, from_number, to_number,
        coalesce(twilio_duration_secs, elevenlabs_duration_secs) AS duration_secs,
        twilio_usd, elevenlabs_credits, elevenlabs_usd, total_usd, is_settled,
        twilio_call_sid AS call_sid, conversation_id
-  FROM in_range {_SEARCHED}
+  FROM public.call_costs {_CALLS_WHERE}
  ORDER BY started_at DESC, call_id
  LIMIT :limit OFFSET :offset
 """
-CALLS_COUNT_SQL = f"{_CALLS_IN_RANGE} SELECT count(*) FROM in_range {_SEARCHED}"
-
-
-def _calls_sql(sql: str, digits: str | None) -> str:
-    return sql.replace("{materialized}", "MATERIALIZED" if digits else "NOT MATERIALIZED")
+CALLS_COUNT_SQL = f"SELECT count(*) FROM public.call_costs {_CALLS_WHERE}"
 
 
 TWILIO_BY_DIRECTION_SQL = f"""
-SELECT twilio_direction AS direction, count(*) AS calls,
-       coalesce(sum(billable_minutes), 0) AS billable_minutes,
-       coalesce(sum(twilio_usd), 0) AS twilio_usd,
-       count(*) FILTER (WHERE twilio_usd IS NULL) AS unpriced_calls
-  FROM public.call_costs
- WHERE twilio_call_sid IS NOT NULL
-   AND started_at >= :start AND started_at < :end AND {_WORKSPACE_FILTER}
+SELECT direction, sum(calls) AS calls, sum(billable_minutes) AS billable_minutes,
+       sum(twilio_usd) AS twilio_usd, sum(unpriced_calls) AS unpriced_calls
+  FROM public.twilio_direction_hours
+ WHERE hour >= :start AND hour < :end AND {_WORKSPACE_FILTER}
  GROUP BY 1
  ORDER BY 1
 """
@@ -178,11 +164,14 @@ SELECT snapshot_date AS hour, workspace_id, sum(unpriced_calls) AS unpriced_call
  ORDER BY 1 DESC, 2
 """
 
+# The numbers that fell to the catch-all in the range, with their records of the range.
 UNATTRIBUTED_SQL = """
-SELECT phone_number, is_e164, twilio_calls, elevenlabs_conversations, records, first_seen,
-       last_seen
-  FROM public.unattributed_numbers
- WHERE last_seen >= :start AND first_seen < :end
+SELECT phone_number, is_e164, sum(twilio_calls) AS twilio_calls,
+       sum(elevenlabs_conversations) AS elevenlabs_conversations, sum(records) AS records,
+       min(first_seen) AS first_seen, max(last_seen) AS last_seen
+  FROM public.unattributed_number_hours
+ WHERE hour >= :start AND hour < :end
+ GROUP BY 1, 2
  ORDER BY records DESC, phone_number
 """
 
@@ -269,14 +258,14 @@ def calls_page(
     params = filters.params(
         digits=search_digits(search), limit=page_size, offset=(page - 1) * page_size
     )
-    total = int(read(engine, _calls_sql(CALLS_COUNT_SQL, params["digits"]), params).iat[0, 0])
-    return read(engine, _calls_sql(CALLS_SQL, params["digits"]), params), total
+    total = int(read(engine, CALLS_COUNT_SQL, params).iat[0, 0])
+    return read(engine, CALLS_SQL, params), total
 
 
 def all_calls(engine: sa.Engine, filters: Filters, search: str) -> pd.DataFrame:
     """Every call of the range matching ``search`` (the export of the calls page)."""
     params = filters.params(digits=search_digits(search), limit=None, offset=0)
-    return read(engine, _calls_sql(CALLS_SQL, params["digits"]), params)
+    return read(engine, CALLS_SQL, params)
 
 
 def twilio_by_direction(engine: sa.Engine, filters: Filters) -> pd.DataFrame:

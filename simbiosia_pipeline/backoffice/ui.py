@@ -12,7 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 
-from simbiosia_pipeline.backoffice import exports, periods, queries, views
+from simbiosia_pipeline.backoffice import exports, money, periods, queries, views
 from simbiosia_pipeline.backoffice.config import BackofficeConfig, database_url
 from simbiosia_pipeline.backoffice.dagster_api import DagsterClient
 from simbiosia_pipeline.warehouse.connection import sqlalchemy_url
@@ -155,9 +155,15 @@ def money_columns(table: pd.DataFrame) -> dict:
     return formats
 
 
+def dataframe(frame: pd.DataFrame, **options) -> None:
+    """A table on screen; a missing value (a cost not known yet, a call without a conversation)
+    shows as "—", like the cards, rather than Streamlit's "None"."""
+    st.dataframe(frame, placeholder=money.MISSING, **options)
+
+
 def table(frame: pd.DataFrame, key: str, **config_more) -> None:
     """An exact table on screen, money rounded to the cent."""
-    st.dataframe(
+    dataframe(
         views.for_display(frame),
         hide_index=True,
         key=key,

@@ -1,6 +1,7 @@
 """One warehouse for every backoffice test: three local days of the sandbox — the 25-hour day of
 the October 2025 DST change, and the last day of October with the first of November — built by
-the real pipeline (raw assets, dbt), read through the read-only dashboard role."""
+the real pipeline (raw assets, dbt) once per test session, copied for each xdist worker
+(``shared_warehouse``), read through the read-only dashboard role."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -18,9 +20,9 @@ from simbiosia_pipeline.backoffice.launcher import with_user
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE, Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.roles import grant_dashboard_role
 from simbiosia_pipeline.workspaces import load_directory
-from simbiosia_pipeline_tests.backoffice import truth
+from simbiosia_pipeline_tests.backoffice import shared_warehouse, truth
 from simbiosia_pipeline_tests.support import materialize_pipeline
-from simbiosia_testing.local_servers import ADMIN_URL, create_database, drop_database
+from simbiosia_testing.local_servers import ADMIN_URL, drop_database
 
 ZONE = ZoneInfo("Europe/Madrid")
 # Local days: Sunday 26 October 2025 (clocks back: 25 hours), Friday 31 October, and Saturday
@@ -46,20 +48,30 @@ class Warehouse:
     truth: truth.Truth
 
 
-@pytest.fixture(scope="session")
-def backoffice_warehouse(tmp_path_factory) -> Warehouse:
-    sandbox = Sandbox(SANDBOX)
-    url = create_database("simbiosia_backoffice")
-    role = f"dashboard_{uuid.uuid4().hex[:8]}"
+def build_warehouse(url: str, home: Path) -> None:
+    """The three days through the real pipeline, into the database at ``url``."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SIMBIOSIA_DATABASE_URL", url)
-        patch.setenv("SIMBIOSIA_HOME", str(tmp_path_factory.mktemp("simbiosia_home")))
-        with start_sandbox_server(sandbox) as server:
+        patch.setenv("SIMBIOSIA_HOME", str(home))
+        with start_sandbox_server(Sandbox(SANDBOX)) as server:
             for number, (start, end) in enumerate(WINDOWS):
                 steps = ("directory", "hours") if number == 0 else ("hours", "views")
                 materialize_pipeline(server.url, start, end, steps=steps)
+
+
+@pytest.fixture(scope="session")
+def backoffice_warehouse(tmp_path_factory) -> Warehouse:
+    """A copy of the session's three-day warehouse (built once: shared_warehouse), this worker's
+    own to read and write, with a dashboard role of its own."""
+    template = shared_warehouse.template_url(
+        tmp_path_factory,
+        lambda url: build_warehouse(url, tmp_path_factory.mktemp("simbiosia_home")),
+    )
+    url = shared_warehouse.copy_of(template)
+    role = f"dashboard_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(url) as conn:
         grant_dashboard_role(conn, role)
+    sandbox = Sandbox(SANDBOX)
     calls = [call for start, end in WINDOWS for call in sandbox.twilio_calls(start, end)]
     conversations = [c for start, end in WINDOWS for c in sandbox.conversations(start, end)]
     yield Warehouse(

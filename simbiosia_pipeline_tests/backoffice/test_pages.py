@@ -314,6 +314,25 @@ def test_calls_page_lists_every_call_paged_and_finds_a_number(backoffice_env):
     assert priced[0]["Twilio USD"] == money.cents(abs(Decimal(call["price"])))
 
 
+@pytest.mark.parametrize("page", ["overview", "workspace", "calls", "providers", "health"])
+def test_a_missing_value_shows_as_a_dash_in_every_table(backoffice_env, page):
+    app = open_app()
+    if page == "workspace":
+        app.sidebar.selectbox(key="filter_workspace").set_value(4).run()
+    app = on_page(app, page)
+    assert app.dataframe
+    assert [table.proto.placeholder for table in app.dataframe] == [money.MISSING] * len(
+        app.dataframe
+    )
+    if page == "calls":  # calls without a conversation, conversations without a call: gaps
+        assert (
+            app.dataframe[0]
+            .value[["Twilio call SID", "ElevenLabs conversation"]]
+            .isna()
+            .any(axis=None)
+        )
+
+
 def _digits(call, conversation) -> str:
     parts = []
     if call:

@@ -176,12 +176,14 @@ def test_one_lineage_graph_from_raw_to_snapshots():
         "staging/stg_elevenlabs_conversations",
         "public/twilio_snapshots",
         "public/elevenlabs_snapshots",
+        "public/call_costs",
+        "public/unattributed_number_hours",
+        "public/twilio_direction_hours",
     }
     assert hourly_cost_models.partitions_def == HOURLY
     assert cost_views.partitions_def is None
     views = {key.to_user_string() for key in cost_views.keys}
     assert views == {
-        "public/call_costs",
         "public/workspace_daily_costs",
         "public/unattributed_numbers",
         "staging/attribution_rule_counts",

@@ -27,7 +27,7 @@ def render(selection: ui.Selection) -> None:
         st.success(f"Every cost of {selection.describe()} is final.")
     else:
         pending = pending.assign(hour=[views.local_time(h, zone) for h in pending["hour"]])
-        st.dataframe(
+        ui.dataframe(
             pending.rename(
                 columns={
                     "hour": "Hour",
@@ -45,12 +45,15 @@ def render(selection: ui.Selection) -> None:
     if fallen.empty:
         st.success("Every call and conversation of the range belongs to a workspace.")
     else:
-        st.caption("Calls and conversations of these numbers went to the catch-all workspace.")
+        st.caption(
+            "Calls and conversations of the range from these numbers went to the catch-all "
+            "workspace."
+        )
         fallen = fallen.assign(
             first_seen=[views.local_time(t, zone) for t in fallen["first_seen"]],
             last_seen=[views.local_time(t, zone) for t in fallen["last_seen"]],
         )
-        st.dataframe(
+        ui.dataframe(
             fallen.rename(
                 columns={
                     "phone_number": "Number",
@@ -71,7 +74,7 @@ def render(selection: ui.Selection) -> None:
     if reconciliation is None:
         st.caption("Not available: this warehouse has no billing reconciliation yet.")
     else:
-        st.dataframe(reconciliation, hide_index=True, key="health_reconciliation")
+        ui.dataframe(reconciliation, hide_index=True, key="health_reconciliation")
 
     st.subheader("Last pipeline runs")
     _runs()
@@ -91,7 +94,7 @@ def _runs() -> None:
         st.warning(str(exc))
         return
     zone = ui.config().reporting_tz
-    st.dataframe(
+    ui.dataframe(
         pd.DataFrame(
             {
                 "Run": [client.run_url(run.run_id) for run in runs],

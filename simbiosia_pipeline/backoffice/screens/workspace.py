@@ -91,7 +91,7 @@ def _numbers(workspace_id: int) -> None:
             "valid_to": "Owned until",
         }
     )
-    st.dataframe(numbers, hide_index=True, key="workspace_numbers")
+    ui.dataframe(numbers, hide_index=True, key="workspace_numbers")
 
 
 ui.show(render)

@@ -1,7 +1,7 @@
 -- The read-only role the dashboard (the backoffice, simbiosia_pipeline/backoffice/) connects
 -- as: it can read exactly what the backoffice reads - the hourly snapshots, call_costs,
--- unattributed_numbers, the directory tables the old dashboard read (workspaces, their numbers
--- and budgets) and the dated credit rate, and billing_reconciliation once it exists - and
+-- unattributed_number_hours, the directory tables the old dashboard read (workspaces, their
+-- numbers and budgets) and the dated credit rate, and billing_reconciliation once it exists - and
 -- nothing else: not the raw records (phone numbers and payloads), not staging, not the agents
 -- or the directory's bookkeeping. It can write nothing.
 --
@@ -10,9 +10,10 @@
 -- {relations} are filled in as quoted identifiers. Idempotent: apply it again at will.
 --
 -- The grants are on the tables and views themselves. Hourly rebuilds keep them (dbt replaces
--- rows, not tables); the views (call_costs, unattributed_numbers) are recreated when the cost
--- views are rebuilt, and their dbt post-hook grants them again to every role marked below.
--- A full refresh of the hourly models drops and recreates the tables: apply this again.
+-- rows, not tables); the view billing_reconciliation is recreated when the cost views are
+-- rebuilt, and its dbt post-hook grants it again to every role marked below, as those of
+-- call_costs and unattributed_number_hours do when a full refresh recreates them. A full
+-- refresh of the other hourly models drops and recreates the snapshot tables: apply this again.
 
 GRANT CONNECT ON DATABASE {database} TO {role};
 GRANT USAGE ON SCHEMA public TO {role};

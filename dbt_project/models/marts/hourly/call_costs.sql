@@ -1,29 +1,76 @@
 {#- One row per phone call with what it cost on both sides: the Twilio call and the ElevenLabs
     conversation of the same call, paired. Every Twilio call and every conversation appears
-    exactly once, paired or alone. A view: the pairing crosses hour boundaries, so it is
-    computed from all of staging whenever it is read and never depends on which hours were
-    rebuilt in which order. -#}
-{{ config(post_hook="{{ grant_to_dashboard_roles() }}") }}
+    exactly once, paired or alone. A row lives in the hour it started (`started_at`: the Twilio
+    call's time when there is one).
+
+    Rebuilt per window like the snapshots, so the backoffice reads calls with an index instead
+    of pairing all history on every read. A window's run writes the row of every record of the
+    window, wherever its partner lies, and replaces the window's rows and any row holding one of
+    those records (window_replace with two keys): whichever of two hours is rebuilt last, a
+    pair crossing them is stored once, by either. The pairing reads beyond the window only
+    through indexes (a call's claimants by call_sid, a conversation's call by SID) and within
+    `context` around it (SIP legs, which pair within the tolerance): exact unless trunk calls
+    between the same two numbers followed each other within the tolerance for longer than that. -#}
+{{
+    config(
+        unique_key=['twilio_call_sid', 'conversation_id'],
+        meta={'window_column': 'started_at'},
+        pre_hook="create extension if not exists pg_trgm with schema public",
+        post_hook="{{ grant_to_dashboard_roles() }}",
+        indexes=[
+            {'columns': ['call_id'], 'unique': True},
+            {'columns': ['twilio_call_sid'], 'unique': True},
+            {'columns': ['conversation_id'], 'unique': True},
+            {'columns': ['started_at']},
+            {'columns': ['workspace_id', 'started_at']},
+            {'columns': ['number_digits gin_trgm_ops'], 'type': 'gin'},
+        ],
+    )
+}}
+{%- set context = "interval '1 hour'" %}
 
 with recursive
 
+window_calls as (
+    select sid from {{ ref('stg_twilio_calls') }}
+    where {{ in_window('event_time') }}
+),
+
+window_conversations as (
+    select conversation_id from {{ ref('stg_elevenlabs_conversations') }}
+    where {{ in_window('start_time') }}
+),
+
+-- The records the SIP pairing of the window's records can depend on.
 calls as (
     select * from {{ ref('stg_twilio_calls') }}
+    where event_time >= {{ window_start() }} - {{ context }}
+        and event_time < {{ window_end() }} + {{ context }}
 ),
 
 conversations as (
     select * from {{ ref('stg_elevenlabs_conversations') }}
+    where start_time >= {{ window_start() }} - {{ context }}
+        and start_time < {{ window_end() }} + {{ context }}
 ),
 
 -- 1. The conversation names its Twilio call: `call_sid` is the call's SID. Should two claim the
---    same call, the earlier keeps it and the other stays alone.
+--    same call, the earlier keeps it and the other stays alone. Every claimant of a call around
+--    the window is looked up, whenever it started.
+claimed_sids as (
+    select sid from calls
+    union
+    select call_sid from conversations where call_sid is not null
+),
+
 call_sid_pairs as (
-    select distinct on (calls.sid)
-        calls.sid,
-        conversations.conversation_id
-    from conversations
-    join calls on calls.sid = conversations.call_sid
-    order by calls.sid, conversations.start_time, conversations.conversation_id collate "C"
+    select distinct on (claimed.sid)
+        claimed.sid,
+        claimant.conversation_id
+    from claimed_sids as claimed
+    join {{ ref('stg_twilio_calls') }} as call on call.sid = claimed.sid
+    join {{ ref('stg_elevenlabs_conversations') }} as claimant on claimant.call_sid = claimed.sid
+    order by claimed.sid, claimant.start_time, claimant.conversation_id collate "C"
 ),
 
 -- 2. A SIP-trunk conversation does not carry the Twilio SID; its Twilio leg is the trunk call
@@ -116,17 +163,28 @@ pairs as (
     select sid, conversation_id, 'sip_numbers_and_time' as pairing from greedy where accepted
 ),
 
+-- The window's records, each in its phone call: the window's calls, the calls that the window's
+-- conversations are paired with, and the window's conversations that are alone.
 phone_calls as (
-    select calls.sid, pairs.conversation_id, coalesce(pairs.pairing, 'twilio_only') as pairing
-    from calls
-    left join pairs on pairs.sid = calls.sid
-    union all
-    select null, conversations.conversation_id, 'elevenlabs_only'
-    from conversations
-    where not exists (
-        select from pairs where pairs.conversation_id = conversations.conversation_id
+    (
+        select window_calls.sid, pairs.conversation_id,
+            coalesce(pairs.pairing, 'twilio_only') as pairing
+        from window_calls
+        left join pairs on pairs.sid = window_calls.sid
+        union
+        select pairs.sid, pairs.conversation_id, pairs.pairing
+        from window_conversations
+        join pairs on pairs.conversation_id = window_conversations.conversation_id
     )
-)
+    union all
+    select null, window_conversations.conversation_id, 'elevenlabs_only'
+    from window_conversations
+    where not exists (
+        select from pairs where pairs.conversation_id = window_conversations.conversation_id
+    )
+),
+
+costs as (
 
 select
     coalesce(phone_calls.sid, phone_calls.conversation_id) as call_id,
@@ -163,5 +221,15 @@ select
     conversations.credits_charged * conversations.usd_per_credit as elevenlabs_charged_usd,
     conversations.cost_fiat as elevenlabs_cost_fiat_usd
 from phone_calls
-left join calls on calls.sid = phone_calls.sid
-left join conversations on conversations.conversation_id = phone_calls.conversation_id
+left join {{ ref('stg_twilio_calls') }} as calls on calls.sid = phone_calls.sid
+left join {{ ref('stg_elevenlabs_conversations') }} as conversations
+    on conversations.conversation_id = phone_calls.conversation_id
+)
+
+select
+    *,
+    -- added after the columns above: the digits of both numbers, which the backoffice's number
+    -- search matches with its trigram index (a space between them: no match spans both)
+    regexp_replace(coalesce(from_number, ''), '[^0-9]', '', 'g') || ' '
+        || regexp_replace(coalesce(to_number, ''), '[^0-9]', '', 'g') as number_digits
+from costs
