@@ -141,7 +141,11 @@ def test_a_credential_with_whitespace_or_a_control_character_is_refused_unshown(
 def test_live_mode_starts_at_simbiosia_start_date_and_the_sandbox_where_its_first_run_did(
     tmp_path,
 ):
-    live = {"SIMBIOSIA_SOURCE": "live", "SIMBIOSIA_HOME": str(tmp_path)}
+    live = {
+        "SIMBIOSIA_SOURCE": "live",
+        "SIMBIOSIA_HOME": str(tmp_path),
+        "SIMBIOSIA_WORKSPACES_FILE": str(tmp_path / "workspaces.yaml"),
+    }
     assert Settings.from_env(live).start_date == date(2025, 8, 1)
     assert Settings.from_env({**live, "SIMBIOSIA_START_DATE": "2026-01-02"}).start_date == date(
         2026, 1, 2

@@ -17,6 +17,7 @@ import yaml
 from simbiosia_pipeline.assets.directory import workspace_directory
 from simbiosia_pipeline.dbt.assets import cost_views, hourly_cost_models
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline_tests.transform.conftest import DBT
 from simbiosia_pipeline_tests.transform.test_restatement import (
@@ -44,7 +45,11 @@ def run(warehouse, tmp_path_factory) -> dg.ExecuteInProcessResult:
         env.setenv("SIMBIOSIA_WORKSPACES_FILE", str(workspaces_file))
         return dg.materialize(
             [workspace_directory, hourly_cost_models, cost_views],
-            resources={"warehouse": WarehouseResource(), "dbt": DBT},
+            resources={
+                "warehouse": WarehouseResource(),
+                "dbt": DBT,
+                "settings": PipelineSettings.from_env(),
+            },
             tags={
                 "dagster/asset_partition_range_start": KEYS[0],
                 "dagster/asset_partition_range_end": KEYS[-1],
