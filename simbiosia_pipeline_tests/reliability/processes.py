@@ -51,19 +51,19 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 180.0)
         time.sleep(0.05)
 
 
-def writer_is_open(database_url: str, table: str, copied: bool = False) -> bool:
+def writer_is_open(database_url: str, table: str) -> bool:
     """Whether a window writer of ``table`` holds its locks (one per UTC day, keyed by the
-    table's name and the day) in an open transaction (and, with ``copied``, has already written
-    rows into it)."""
+    table's name and the day) in an open transaction that has written rows: a transaction gets
+    its id at its first change, and the windows these tests write are empty before, so that
+    change is the first COPY — whatever statement the writer runs when it is looked at."""
     with connect(database_url) as conn:
         return (
             conn.execute(
                 """SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                     WHERE l.locktype = 'advisory' AND l.granted
                       AND a.datname = current_database() AND l.classid::int = hashtext(%s)
-                      AND a.backend_xid IS NOT NULL
-                      AND (NOT %s OR a.query ILIKE 'COPY%%')""",
-                (table, copied),
+                      AND a.backend_xid IS NOT NULL""",
+                (table,),
             ).fetchone()[0]
             > 0
         )

@@ -81,7 +81,7 @@ def stop_mid_write(env, warehouse_env, log, signum: int) -> tuple[int, float]:
     backfill = start_backfill(env, START, END, log)
     try:
         wait_until(
-            lambda: writer_is_open(warehouse_env, "raw.elevenlabs_conversations", copied=True),
+            lambda: writer_is_open(warehouse_env, "raw.elevenlabs_conversations"),
             "the backfill writes its ElevenLabs window",
         )
         signalled = time.monotonic()
@@ -127,7 +127,7 @@ def test_signals_cancel_the_run_and_kill_9_is_detected_by_the_next_command(
 
         killed = start_backfill(env, START, END, tmp_path / "killed.log")
         wait_until(
-            lambda: writer_is_open(warehouse_env, "raw.elevenlabs_conversations", copied=True),
+            lambda: writer_is_open(warehouse_env, "raw.elevenlabs_conversations"),
             "the backfill writes its ElevenLabs window",
         )
         kill_process_group(killed)
