@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,13 @@ def chrome(downloads: Path, window: str = "1600,2000"):
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.downloads = downloads
     return driver
+
+
+def browser_for_module(tmp_path_factory, artifacts: Path) -> Iterator:
+    """A module's browser (a fixture's body): downloads in a temporary folder, and ``artifacts``
+    emptied for the module's screenshots; closed after the module."""
+    driver = chrome(tmp_path_factory.mktemp("downloads"))
+    shutil.rmtree(artifacts, ignore_errors=True)
+    artifacts.mkdir(parents=True)
+    yield driver
+    driver.quit()

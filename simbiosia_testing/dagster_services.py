@@ -62,6 +62,19 @@ query Steps($id: ID!) {
 }"""
 
 
+def pipeline_env(warehouse: str, dagster_db: str, sandbox_url: str) -> dict[str, str]:
+    """The environment of a webserver + daemon (and of commands beside them) running the
+    pipeline on ``warehouse`` against the sandbox at ``sandbox_url``, with their instance in
+    ``dagster_db``; automation off, so that only what a test launches runs."""
+    return {
+        "SIMBIOSIA_DATABASE_URL": warehouse,
+        "DAGSTER_PG_URL": dagster_db.replace("postgresql://", "postgresql+psycopg2://"),
+        "TWILIO_API_BASE_URL": sandbox_url,
+        "ELEVENLABS_API_BASE_URL": sandbox_url,
+        "SIMBIOSIA_AUTOMATION": "off",
+    }
+
+
 @contextmanager
 def dagster_services(env: dict[str, str], home: Path):
     """Webserver on 127.0.0.1 and the daemon, sharing ``home`` (DAGSTER_HOME) and ``env``."""

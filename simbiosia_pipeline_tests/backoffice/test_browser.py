@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from simbiosia_pipeline_tests.backoffice.test_pages import (
     TABLE_COLUMNS,
     phone_calls_of,
 )
-from simbiosia_pipeline_tests.browser import chrome, require_chromium
+from simbiosia_pipeline_tests.browser import browser_for_module, require_chromium
 from simbiosia_testing.local_servers import free_port
 
 pytestmark = pytest.mark.slow
@@ -79,11 +78,7 @@ def served(backoffice_warehouse, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    driver = chrome(tmp_path_factory.mktemp("downloads"))
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
-    yield driver
-    driver.quit()
+    yield from browser_for_module(tmp_path_factory, ARTIFACTS)
 
 
 def wait_for(driver, condition, what: str):

@@ -6,7 +6,6 @@ Screenshots go to ``test-artifacts/dagster-ui/`` (git-ignored) for a person to l
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,8 +19,8 @@ from simbiosia_pipeline.sandbox import WORKSPACES_FILE, Sandbox, SandboxConfig, 
 from simbiosia_pipeline.settings import PROJECT_DIR
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.workspaces import load_directory, write_directory
-from simbiosia_pipeline_tests.browser import chrome, require_chromium
-from simbiosia_testing.dagster_services import dagster_services
+from simbiosia_pipeline_tests.browser import browser_for_module, require_chromium
+from simbiosia_testing.dagster_services import dagster_services, pipeline_env
 from simbiosia_testing.local_servers import create_database, drop_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -46,13 +45,7 @@ def ui(tmp_path_factory):
     home = tmp_path_factory.mktemp("dagster_home")
     try:
         with start_sandbox_server(sandbox) as server:
-            env = {
-                "SIMBIOSIA_DATABASE_URL": warehouse,
-                "DAGSTER_PG_URL": dagster_db.replace("postgresql://", "postgresql+psycopg2://"),
-                "TWILIO_API_BASE_URL": server.url,
-                "ELEVENLABS_API_BASE_URL": server.url,
-                "SIMBIOSIA_AUTOMATION": "off",
-            }
+            env = pipeline_env(warehouse, dagster_db, server.url)
             with dagster_services(env, home) as graphql:
                 backfill = subprocess.run(
                     [str(BIN / "simbiosia"), "backfill", START.strftime("%Y-%m-%dT%H:%M"),
@@ -72,11 +65,7 @@ def ui(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    driver = chrome(tmp_path_factory.mktemp("downloads"))
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
-    yield driver
-    driver.quit()
+    yield from browser_for_module(tmp_path_factory, ARTIFACTS)
 
 
 def stored_calls(warehouse: str, hour: datetime) -> int:

@@ -20,7 +20,7 @@ from simbiosia_pipeline_tests.support import (
     assert_snapshots_equal_truth,
     sandbox_stats,
 )
-from simbiosia_testing.dagster_services import GraphQL, dagster_services
+from simbiosia_testing.dagster_services import GraphQL, dagster_services, pipeline_env
 from simbiosia_testing.local_servers import create_database, drop_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
@@ -66,11 +66,7 @@ def stack(tmp_path_factory):
         write_directory(conn, load_directory(WORKSPACES_FILE))
     with start_sandbox_server(sandbox) as server:
         env = {
-            "SIMBIOSIA_DATABASE_URL": warehouse,
-            "DAGSTER_PG_URL": dagster_db.replace("postgresql://", "postgresql+psycopg2://"),
-            "TWILIO_API_BASE_URL": server.url,
-            "ELEVENLABS_API_BASE_URL": server.url,
-            "SIMBIOSIA_AUTOMATION": "off",
+            **pipeline_env(warehouse, dagster_db, server.url),
             "SIMBIOSIA_STEP_RETRIES": "1",
             "SIMBIOSIA_STEP_RETRY_DELAY": "1s",
         }
