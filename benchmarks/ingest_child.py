@@ -15,6 +15,8 @@ def run(payload: dict) -> dict:
     import dagster as dg
     from dagster._core.definitions.reconstruct import ReconstructableRepository
 
+    from simbiosia_pipeline.partitions import partition_range_tags
+
     keys = {dg.AssetKey(["raw", "twilio_calls"]), dg.AssetKey(["raw", "elevenlabs_conversations"])}
     repository = ReconstructableRepository.for_module(
         "simbiosia_pipeline.definitions", "defs", working_directory=os.getcwd()
@@ -29,8 +31,7 @@ def run(payload: dict) -> dict:
             # The same selection as the UI's backfill of the two assets: they and their checks.
             asset_selection=sorted(keys),
             tags={
-                "dagster/asset_partition_range_start": payload["first_hour"],
-                "dagster/asset_partition_range_end": payload["last_hour"],
+                **partition_range_tags(payload["first_hour"], payload["last_hour"]),
                 "simbiosia/bulk": "true",  # what a backfill is: the bulk share of the budget
             },
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import dagster as dg
 import httpx
@@ -13,10 +13,11 @@ from psycopg.types.json import set_json_loads
 
 from simbiosia_pipeline.assets.raw import BULK_TAG, elevenlabs_conversations, twilio_calls
 from simbiosia_pipeline.dbt.resources import dbt_resource
-from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+from simbiosia_pipeline.partitions import hour_range_tags
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE
 from simbiosia_pipeline.sandbox.resource import SandboxApis
+from simbiosia_pipeline.sources.windows import Window
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.workspaces import Directory, load_directory
 from simbiosia_pipeline_tests import expected
@@ -32,13 +33,8 @@ DBT = dbt_resource()
 
 
 def range_tags(start: datetime, end: datetime) -> dict[str, str]:
-    """Run tags for a ranged run over ``[start, end)`` (hour keys, end inclusive for Dagster)."""
-    return {
-        "dagster/asset_partition_range_start": start.strftime(PARTITION_KEY_FORMAT),
-        "dagster/asset_partition_range_end": (end - timedelta(hours=1)).strftime(
-            PARTITION_KEY_FORMAT
-        ),
-    }
+    """Run tags for a ranged run over the hours of ``[start, end)``."""
+    return hour_range_tags(Window(start, end))
 
 
 def sandbox_apis(url: str, **overrides) -> SandboxApis:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from simbiosia_pipeline.automation.jobs import HOURLY_PIPELINE_JOB
-from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT, RANGE_END_TAG, RANGE_START_TAG
 
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 
@@ -154,9 +154,7 @@ class DagsterClient:
 def _run(item: dict) -> Run:
     tags = {tag["key"]: tag["value"] for tag in item.get("tags") or []}
     partition = tags.get("dagster/partition") or (
-        f"{tags['dagster/asset_partition_range_start']}…{tags['dagster/asset_partition_range_end']}"
-        if "dagster/asset_partition_range_start" in tags
-        else None
+        f"{tags[RANGE_START_TAG]}…{tags[RANGE_END_TAG]}" if RANGE_START_TAG in tags else None
     )
     return Run(
         run_id=item["runId"],

@@ -1,6 +1,7 @@
 """The Dagster UI in a real browser, after a three-day ranged run: an hour's partition shows that
-hour's own figures, not the window's. `dagster-webserver` and the project's daemon are started by
-the test on an instance in PostgreSQL; the run is `simbiosia backfill` over 72 hours in one run.
+hour's own figures, not the window's, and the snapshot assets chart each hour's cost.
+`dagster-webserver` and the project's daemon are started by the test on an instance in
+PostgreSQL; the run is `simbiosia backfill` over 72 hours in one run (the whole hourly job).
 Screenshots go to ``test-artifacts/dagster-ui/`` (git-ignored) for a person to look at."""
 
 from __future__ import annotations
@@ -49,8 +50,7 @@ def ui(tmp_path_factory):
             with dagster_services(env, home) as graphql:
                 backfill = subprocess.run(
                     [str(BIN / "simbiosia"), "backfill", START.strftime("%Y-%m-%dT%H:%M"),
-                     END.strftime("%Y-%m-%dT%H:%M"), "--chunk-hours", "72",
-                     "--select", "group:raw"],
+                     END.strftime("%Y-%m-%dT%H:%M"), "--chunk-hours", "72"],
                     env={**os.environ, **env, "DAGSTER_HOME": str(home),
                          "SIMBIOSIA_HOME": str(tmp_path_factory.mktemp("simbiosia_home"))},
                     capture_output=True, text=True, timeout=1200,
@@ -66,6 +66,15 @@ def ui(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     yield from browser_for_module(tmp_path_factory, ARTIFACTS)
+
+
+def snapshot_calls(warehouse: str, hour: datetime) -> int:
+    with connect(warehouse) as conn:
+        return conn.execute(
+            "SELECT coalesce(sum(total_calls), 0) FROM public.twilio_snapshots"
+            " WHERE snapshot_date = %s",
+            (hour,),
+        ).fetchone()[0]
 
 
 def stored_calls(warehouse: str, hour: datetime) -> int:
@@ -115,3 +124,26 @@ def test_an_hours_partition_shows_that_hours_row_count(ui, browser):
         assert int(shown.replace(",", "")) == expected, (key, shown, expected)
         counts.add(expected)
     assert len(counts) == 2  # a quiet hour and a busy one: each its own, not the window's
+
+
+def test_the_snapshot_assets_chart_each_hours_calls_and_cost(ui, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, warehouse = ui
+    busy = HOURS[1]
+    key = busy.strftime("%Y-%m-%d-%H:%M")
+    browser.get(f"{base}/assets/public/twilio_snapshots?view=partitions&partition={quote(key)}")
+    shown = metadata_value(browser, "calls")
+    screenshot(browser, f"twilio_snapshots-partition-{key.replace(':', '')}")
+    assert int(shown.replace(",", "")) == snapshot_calls(warehouse, busy) > 0
+
+    browser.get(f"{base}/assets/public/twilio_snapshots?view=plots")
+    for series in ("calls", "minutes", "cost_usd"):  # one chart per numeric entry, by hour
+        WebDriverWait(browser, WAIT, poll_frequency=0.5).until(
+            lambda d, series=series: d.find_elements(
+                By.XPATH, f"//*[normalize-space(text())='{series}']"
+            ),
+            message=f"a {series!r} chart in the Plots tab",
+        )
+    screenshot(browser, "twilio_snapshots-plots")

@@ -25,6 +25,7 @@ import pytest
 from simbiosia_pipeline.assets.reconciliation import FINAL_IN_TIME, MATCHES, billing_days
 from simbiosia_pipeline.assets.usage import elevenlabs_usage, twilio_usage_records
 from simbiosia_pipeline.automation.failure_alerts import check_failure_alert_sensor
+from simbiosia_pipeline.partitions import day_range_tags
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.report import print_reconciliation
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE, Sandbox, SandboxConfig, start_sandbox_server
@@ -74,10 +75,7 @@ def reconcile_days(url: str, first: date, last: date, instance=TEST_INSTANCE):
             "warehouse": WarehouseResource(),
             "settings": PipelineSettings.from_env(),
         },
-        tags={
-            "dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat(),
-        },
+        tags=day_range_tags(first, last),
         raise_on_error=False,
     )
 
@@ -433,10 +431,7 @@ def test_the_daily_job_the_schedule_launches_reconciles_a_range_of_days(billed):
             "warehouse": WarehouseResource(),
             "settings": PipelineSettings.from_env(),
         },
-        tags={
-            "dagster/asset_partition_range_start": DAY_1.isoformat(),
-            "dagster/asset_partition_range_end": DAY_2.isoformat(),
-        },
+        tags=day_range_tags(DAY_1, DAY_2),
     )
     assert result.success
     assert check_of(result, MATCHES).passed

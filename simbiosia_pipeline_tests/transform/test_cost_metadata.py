@@ -16,7 +16,7 @@ import yaml
 
 from simbiosia_pipeline.assets.directory import workspace_directory
 from simbiosia_pipeline.dbt.assets import cost_views, hourly_cost_models
-from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT, partition_range_tags
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline_tests.transform.conftest import DBT
@@ -50,10 +50,7 @@ def run(warehouse, tmp_path_factory) -> dg.ExecuteInProcessResult:
                 "dbt": DBT,
                 "settings": PipelineSettings.from_env(),
             },
-            tags={
-                "dagster/asset_partition_range_start": KEYS[0],
-                "dagster/asset_partition_range_end": KEYS[-1],
-            },
+            tags=partition_range_tags(KEYS[0], KEYS[-1]),
         )
 
 

@@ -23,8 +23,10 @@ import yaml
 
 from simbiosia_pipeline.assets.directory import workspace_directory
 from simbiosia_pipeline.dbt.assets import cost_views, hourly_cost_models
-from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
+from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT, hour_range_tags
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
+from simbiosia_pipeline.sources.windows import Window
+from simbiosia_pipeline.utc import HOUR
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.workspaces import Directory
 from simbiosia_pipeline_tests import expected
@@ -111,10 +113,7 @@ def story(warehouse, tmp_path_factory) -> Story:
         first_run = dg.materialize(
             [workspace_directory, hourly_cost_models, cost_views],
             resources=resources,
-            tags={
-                "dagster/asset_partition_range_start": H9.strftime(PARTITION_KEY_FORMAT),
-                "dagster/asset_partition_range_end": H11.strftime(PARTITION_KEY_FORMAT),
-            },
+            tags=hour_range_tags(Window(H9, H11 + HOUR)),
         )
         before = snapshot_rows(warehouse)
 
