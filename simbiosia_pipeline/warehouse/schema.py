@@ -72,6 +72,7 @@ def claim_source_mode(conn: psycopg.Connection, mode: SourceMode) -> None:
     if recorded != mode.value:
         raise ConfigurationError(
             f"this warehouse holds {recorded} data and SIMBIOSIA_SOURCE={mode.value}: refusing to "
-            f"mix them. Point SIMBIOSIA_DATABASE_URL at another database, or reset this one "
-            f"(`simbiosia db reset`) if its {recorded} data may be discarded."
+            f"mix them. Point SIMBIOSIA_DATABASE_URL at another database, or, if its {recorded} "
+            f"data may be discarded, drop and recreate this one (the embedded warehouse: "
+            f"`simbiosia db stop`, then delete SIMBIOSIA_HOME's `pgdata` folder)."
         )
