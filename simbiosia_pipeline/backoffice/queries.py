@@ -95,8 +95,8 @@ SELECT phone_number, is_primary, valid_from, valid_to
 """
 
 # The calls of the range, newest first: ``call_costs`` is a table indexed by time, workspace and
-# the digits of both numbers (a trigram index: a search for any part of a number is an index
-# lookup), so a page reads its 100 rows and a count, whatever the volume.
+# (where the server has pg_trgm) the digits of both numbers, so that a search for any part of a
+# number is an index lookup; a page reads its 100 rows and a count, whatever the volume.
 _CALLS_WHERE = f"""
  WHERE started_at >= :start AND started_at < :end AND {_WORKSPACE_FILTER}
    AND (CAST(:digits AS text) IS NULL OR number_digits LIKE '%' || :digits || '%')

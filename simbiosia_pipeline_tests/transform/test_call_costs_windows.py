@@ -75,3 +75,16 @@ def test_hours_built_latest_first_pair_as_all_history_at_once(fresh_warehouse):
     for hour in hours[1:3]:  # again, in the other order: nothing changes
         fresh_warehouse.build(hour, hour + HOUR, select=HOURLY_MODELS)
     assert stored_pairs(fresh_warehouse) == reference_pairs()
+
+
+def test_the_number_search_has_its_trigram_index_where_the_server_has_pg_trgm(fresh_warehouse):
+    """The test server has PostgreSQL's contrib (pg_trgm): the index is there after a build, and
+    a second build keeps it (the embedded warehouse, without contrib, builds without it: S3)."""
+    fresh_warehouse.load_directory(DIRECTORY)
+    fresh_warehouse.store(RECORDS.calls, RECORDS.conversations)
+    for _ in range(2):
+        fresh_warehouse.build(START, START + HOUR, select=HOURLY_MODELS)
+    (index,) = fresh_warehouse.rows(
+        "SELECT indexdef FROM pg_indexes WHERE tablename = 'call_costs' AND indexname LIKE '%trgm'"
+    )
+    assert "USING gin (number_digits gin_trgm_ops)" in index["indexdef"]

@@ -49,6 +49,9 @@ def test_a_models_folder_says_how_it_is_built():
         "stg_elevenlabs_conversations",
         "twilio_snapshots",
         "elevenlabs_snapshots",
+        "call_costs",
+        "twilio_direction_hours",
+        "unattributed_number_hours",
     }
     for node in models:
         config = node["config"]

@@ -15,15 +15,13 @@
     config(
         unique_key=['twilio_call_sid', 'conversation_id'],
         meta={'window_column': 'started_at'},
-        pre_hook="create extension if not exists pg_trgm with schema public",
-        post_hook="{{ grant_to_dashboard_roles() }}",
+        post_hook=["{{ trigram_index('number_digits') }}", "{{ grant_to_dashboard_roles() }}"],
         indexes=[
             {'columns': ['call_id'], 'unique': True},
             {'columns': ['twilio_call_sid'], 'unique': True},
             {'columns': ['conversation_id'], 'unique': True},
             {'columns': ['started_at']},
             {'columns': ['workspace_id', 'started_at']},
-            {'columns': ['number_digits gin_trgm_ops'], 'type': 'gin'},
         ],
     )
 }}
