@@ -16,8 +16,8 @@ import sqlalchemy as sa
 import streamlit as st
 
 from simbiosia_pipeline.backoffice import periods, ui
+from simbiosia_pipeline.utc import HOUR
 
-HOUR = timedelta(hours=1)
 COMPLETENESS_SQL = sa.text(
     "SELECT day, hours_loaded FROM public.daily_completeness"
     " WHERE time_zone = :tz AND day BETWEEN :first AND :last"

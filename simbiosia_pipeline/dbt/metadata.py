@@ -13,7 +13,7 @@ those amounts converted once, for display.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,8 +21,7 @@ import dagster as dg
 import psycopg
 
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
-
-HOUR = timedelta(hours=1)
+from simbiosia_pipeline.utc import HOUR
 
 # The hours of the run, each with its sums; hours without records report zeros.
 _TWILIO_HOURS = """

@@ -5,14 +5,14 @@ import os
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.settings import PROJECT_DIR
+from simbiosia_pipeline.utc import HOUR
 
 BIN = Path(sys.executable).parent
-HOUR = timedelta(hours=1)
 LINES_BEFORE_THE_TABLE = 30
 LOG_LINE = re.compile(r"^Dagster's event log: (\S+) \(", re.MULTILINE)
 

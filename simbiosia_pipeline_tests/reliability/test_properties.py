@@ -25,6 +25,7 @@ from simbiosia_pipeline.commands import chunks
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.sources.records import conversation_row, twilio_row
 from simbiosia_pipeline.sources.windows import Window
+from simbiosia_pipeline.utc import HOUR
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.schema import ensure_raw_schema
 from simbiosia_pipeline.warehouse.tables import ELEVENLABS_CONVERSATIONS, TWILIO_CALLS
@@ -38,7 +39,6 @@ from simbiosia_pipeline_tests.reliability.truth import (
     verify_against_truth,
 )
 
-HOUR = timedelta(hours=1)
 DAY_START = datetime(2025, 10, 8, tzinfo=UTC)
 NOW = datetime(2025, 10, 9, 6, 30, tzinfo=UTC)
 SANDBOX = Sandbox(SandboxConfig(seed=101, scale=0.3, now=NOW))

@@ -24,6 +24,7 @@ from simbiosia_pipeline.definitions import HOURLY_JOB
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
+from simbiosia_pipeline.utc import HOUR
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline_tests.reliability.truth import (
@@ -39,7 +40,6 @@ pytestmark = pytest.mark.slow  # ingestion and dbt builds before and after the l
 T = datetime(2025, 10, 8, 12, 5, tzinfo=UTC)
 LATER = T + timedelta(hours=8)
 START, END = datetime(2025, 10, 7, 22, tzinfo=UTC), datetime(2025, 10, 8, 12, tzinfo=UTC)
-HOUR = timedelta(hours=1)
 SNAPSHOT_TABLES = ("twilio_snapshots", "elevenlabs_snapshots")
 
 

@@ -14,11 +14,11 @@ import random
 from datetime import timedelta
 
 from simbiosia_pipeline.dbt.assets import HOURLY_MODELS
+from simbiosia_pipeline.utc import HOUR
 from simbiosia_pipeline_tests import expected
 from simbiosia_pipeline_tests.transform.dataset import _native, _sip_out, generate
 from simbiosia_pipeline_tests.transform.test_snapshots import DIRECTORY, START
 
-HOUR = timedelta(hours=1)
 HOURS = 4  # of generated traffic; transfers spill into one more
 
 

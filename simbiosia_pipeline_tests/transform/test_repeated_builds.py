@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from simbiosia_pipeline.dbt.project import DBT_PROJECT
+from simbiosia_pipeline.utc import HOUR
 from simbiosia_pipeline_tests.transform.api_records import conversation, twilio_call
 from simbiosia_pipeline_tests.transform.test_restatement import A1, directory
 
 BUILDS = 20
 FIRST_HOUR = datetime(2025, 11, 3, 0, tzinfo=UTC)
-HOUR = timedelta(hours=1)
 FULL_PARSE = "Unable to do partial parsing"
 NOTHING_TO_PARSE = "Partial parsing enabled, no changes found, skipping parsing"
 
