@@ -19,6 +19,7 @@ from benchmarks.workload import SEED_SCALE, SMOKE
 
 FIGURES = (
     "ingest_vs_bound",
+    "ingest_vs_bound_10x",
     "seed_strategy_vs_ours",
     "peer_vs_ours",
     "dagster_backfill_overhead",

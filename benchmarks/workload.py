@@ -1,4 +1,4 @@
-"""The workloads: the issue's "seed-scale" and a tiny one for the CI smoke test."""
+"""The workloads: the issue's "seed-scale" and "10×", and tiny ones for the CI smoke test."""
 
 from __future__ import annotations
 
@@ -46,6 +46,17 @@ SEED_SCALE = Workload(
     now=datetime(2025, 11, 1, 6, tzinfo=UTC),
 )
 
+# Ten times today's traffic over 30 days, at the same latency and limits: ~195k Twilio calls,
+# ~114k ElevenLabs conversations (``ingest_vs_bound_10x``). One repetition: a run takes minutes.
+TEN_X = Workload(
+    name="10x",
+    start=datetime(2025, 10, 1, tzinfo=UTC),
+    days=30,
+    now=SEED_SCALE.now,
+    scale=10.0,
+    repeats=1,
+)
+
 # Every benchmark end to end in well under a minute: correctness of the harness, no targets.
 SMOKE = Workload(
     name="smoke",
@@ -60,3 +71,11 @@ SMOKE = Workload(
     query_conversations=5_000,
     smoke=True,
 )
+
+
+def ten_times(workload: Workload) -> Workload:
+    """The 10× counterpart of a workload: "10×" itself, or for the smoke test the tiny workload
+    at ten times its traffic."""
+    if workload.smoke:
+        return workload.with_(name="smoke-10x", scale=workload.scale * 10)
+    return TEN_X
