@@ -19,7 +19,7 @@ from simbiosia_pipeline.automation.failure_alerts import (
     check_failure_alert_sensor,
     run_failure_alert_sensor,
 )
-from simbiosia_pipeline.automation.freshness import freshness_checks, freshness_sensor
+from simbiosia_pipeline.automation.freshness import freshness_sensor
 from simbiosia_pipeline.automation.jobs import (
     directory_job,
     hourly_pipeline_job,
@@ -95,11 +95,9 @@ HOURLY_JOB = hourly_pipeline_job(dg.AssetSelection.assets(*RAW_ASSETS, hourly_co
 DIRECTORY_JOB = directory_job(workspace_directory)
 RESTATE_JOB = restate_attribution_job(hourly_cost_models)
 RECONCILIATION_JOB = reconciliation_job(dg.AssetSelection.assets(*DAILY_ASSETS))
-FRESHNESS_CHECKS = freshness_checks(RAW_ASSETS)
 
 defs = dg.Definitions(
     assets=[*RAW_ASSETS, workspace_directory, hourly_cost_models, cost_views, *DAILY_ASSETS],
-    asset_checks=FRESHNESS_CHECKS,
     jobs=[HOURLY_JOB, DIRECTORY_JOB, RESTATE_JOB, RECONCILIATION_JOB],
     schedules=[
         hourly_schedule(HOURLY_JOB),
@@ -114,7 +112,7 @@ defs = dg.Definitions(
         lookback_restatement_sensor(RESTATE_JOB),
         run_failure_alert_sensor,
         check_failure_alert_sensor,
-        freshness_sensor(FRESHNESS_CHECKS),
+        freshness_sensor([asset.key for asset in RAW_ASSETS]),
         abandoned_runs_sensor,
     ],
     resources={

@@ -177,7 +177,7 @@ class _StepProgress(logging.Handler):
             return None
         seconds = time.monotonic() - self.started.get(step, time.monotonic())
         if kind == dg.DagsterEventType.STEP_SUCCESS:
-            # A step that only checks (the freshness checks) says something only when one fails.
+            # A step that only checks says something only when one fails.
             return f"{step}: ok in {seconds:.1f}s" if step in self.materialized else None
         if kind == dg.DagsterEventType.STEP_FAILURE:
             return f"{step}: FAILED after {seconds:.1f}s: {_first_line(event)}"

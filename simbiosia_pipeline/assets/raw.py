@@ -20,6 +20,7 @@ import dagster as dg
 
 from simbiosia_pipeline.assets.hourly_metadata import metadata_by_partition
 from simbiosia_pipeline.assets.raw_checks import evaluate_raw_checks, raw_check_specs
+from simbiosia_pipeline.automation.freshness import freshness_check_spec, freshness_result
 from simbiosia_pipeline.partitions import HOURLY
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.settings import ConfigurationError, Settings
@@ -168,8 +169,9 @@ def _load_window(
                 # the same transaction: the hours' mark and figures are the rows committed
                 mark_hours_loaded(conn, table, window.start, window.end)
                 hours = metadata_by_partition(conn, table, window)
-            settled_by = datetime.now(UTC) - settings.settle_max_age
-            checks = evaluate_raw_checks(conn, table, window, settled_by)
+            now = datetime.now(UTC)
+            checks = evaluate_raw_checks(conn, table, window, now - settings.settle_max_age)
+        checks.append(freshness_result(context, window, now))
     except WarehouseUnavailableError:
         raise  # down or restarting: the step's RetryPolicy tries again (scenario 3 of issue 6)
     except PERMANENT_ERRORS as exc:
@@ -253,15 +255,16 @@ def _totals(hours: dict[str, dict]) -> dict:
 
 def raw_asset(name: str, api: str):
     """The decorator both raw assets share: hourly, one run per range, the API's pool."""
+    key = dg.AssetKey(["raw", name])
     return dg.asset(
-        key=["raw", name],
+        key=key,
         group_name="raw",
         partitions_def=HOURLY,
         backfill_policy=RANGE_IN_ONE_RUN,
         retry_policy=API_RETRY_POLICY,
         pool=f"{api}_api",
         kinds={api, "postgres"},
-        check_specs=raw_check_specs(["raw", name]),
+        check_specs=[*raw_check_specs(list(key.path)), freshness_check_spec(key)],
         owners=["team:data-engineering"],
     )
 
