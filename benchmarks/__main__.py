@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import report
-from benchmarks.workload import SEED_SCALE, SMOKE
+from benchmarks.workload import SEED_SCALE, SMOKE, ten_times
 
 FIGURES = (
     "ingest_vs_bound",
@@ -62,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         f"latency {workload.latency_ms:g} ms, limits EL {workload.elevenlabs_limit} / "
         f"Twilio {workload.twilio_limit}, median of {workload.repeats}"
     )
+    if "ingest_vs_bound_10x" in wanted:
+        ten_x = ten_times(workload)
+        print(
+            f"ingest_vs_bound_10x: workload {ten_x.name}, {ten_x.days} days at scale "
+            f"{ten_x.scale}, same latency and limits, one repetition"
+        )
     print(report.table(results, workload.smoke))
     print(f"\nwritten to {path} ({time.perf_counter() - began:.0f}s)")
     errors = [r for r in results if r.value is None]
