@@ -1,7 +1,7 @@
 """``steady_state_requests_per_necessary``: what one day of routine runs asks the APIs for, against
 what it needs.
 
-One simulated UTC day (six hours for the smoke workload) of the automation, on a warehouse that
+One simulated UTC day (90 minutes for the smoke workload) of the automation, on a warehouse that
 already holds the three days before it, against the sandbox's clock moved in 5-minute ticks:
 
 * ``hourly_pipeline_schedule``: at :10, the hour that just closed (the hourly partition that
@@ -41,10 +41,12 @@ HISTORY = timedelta(days=3)  # preloaded: the catch-up reads 48 h back, settleme
 
 
 def simulated_span(workload) -> tuple:
-    """The UTC day before the workload's clock (six hours of it when smoke-testing)."""
-    end = workload.now.replace(hour=0, minute=0, second=0, microsecond=0)
-    length = timedelta(hours=6) if workload.smoke else timedelta(days=1)
-    return end - timedelta(days=1), end - timedelta(days=1) + length
+    """The UTC day before the workload's clock; smoke-testing, 03:00-04:30 of it (two hourly
+    runs, the catch-up, settlement)."""
+    day = workload.now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    if workload.smoke:
+        return day + timedelta(hours=3), day + timedelta(hours=4, minutes=30)
+    return day, day + timedelta(days=1)
 
 
 MODES = ("incremental", "full_refetch")

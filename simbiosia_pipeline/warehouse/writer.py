@@ -92,8 +92,9 @@ class WindowWriter:
         self.inserted = 0
         self.replaced_elsewhere = 0
         self.kept = 0
-        # Held rows by key: the ``Holding``'s columns, then the row's time (see ``held``).
+        # Held rows by key: the ``Holding``'s columns (see ``held``), and the row's time.
         self._held: dict[object, tuple] = {}
+        self._held_times: dict[object, datetime] = {}
         self.seconds = 0.0
         self.hours_changed: list[datetime] = []
         self._hours_left: set[datetime] = set()
@@ -162,21 +163,22 @@ class WindowWriter:
             table=self._table.qualified,
             where=sql.SQL(holding.where),
         )
-        for key, *values in self._conn.execute(query, (self._start, self._end)):
+        for key, *values, moment in self._conn.execute(query, (self._start, self._end)):
             self._held[key] = tuple(values)
-            self._before.add(key, values[-1])
+            self._held_times[key] = moment
+            self._before.add(key, moment)
 
     @property
     def held(self) -> dict:
-        """The held rows not yet kept or replaced: key → the ``Holding``'s columns, in order."""
-        return {key: values[:-1] for key, values in self._held.items()}
+        """The held rows not yet kept or replaced: key → the ``Holding``'s columns, in order
+        (a snapshot: what later writes replace stays in it)."""
+        return dict(self._held)
 
     def keep(self, keys) -> None:
         """Keep these held rows as they are stored (keys that are not held are ignored)."""
         for key in keys:
-            values = self._held.pop(key, None)
-            if values is not None:
-                self._after.add(key, values[-1])
+            if self._held.pop(key, None) is not None:
+                self._after.add(key, self._held_times.pop(key))
                 self.kept += 1
 
     def write(self, rows: Sequence[Sequence]) -> None:
@@ -197,6 +199,7 @@ class WindowWriter:
         ).fetchall()
         for key, moment in left:
             if self._held.pop(key, None) is not None:
+                del self._held_times[key]
                 self.deleted += 1  # a held row of the window, replaced by its fetched record
             elif self._start <= moment < self._end:
                 self.replaced_elsewhere += 1
@@ -238,6 +241,7 @@ class WindowWriter:
         )
         self.deleted += len(self._held)
         self._held.clear()
+        self._held_times.clear()
 
 
 class _HourMembership:
