@@ -3,9 +3,9 @@
 Both assets read the run's whole partition window (one hour, or a range of hours in a backfill —
 the same code path), hand each fetched batch to the warehouse writer as it arrives, and replace
 the window in one transaction, marking its hours loaded (``raw.loaded_hours``) in it.
-Re-running any window any number of times leaves the same rows (only ``ingested_at`` moves), so
-schedules, sensors, retries and backfills may overlap freely. Each hour's materialization
-carries that hour's own counts and amounts (``hourly_metadata.py``).
+Re-running any window any number of times leaves the same rows (only the ``ingested_at`` of the
+rows fetched again moves), so schedules, sensors, retries and backfills may overlap freely. Each
+hour's materialization carries that hour's own counts and amounts (``hourly_metadata.py``).
 """
 
 # No `from __future__ import annotations` here: Dagster inspects the `context` annotation.
