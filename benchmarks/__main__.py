@@ -28,6 +28,7 @@ FIGURES = (
     "snapshot_query_speedup",
     "backoffice_query_ms",
     "peak_rss_mb",
+    "steady_state_requests_per_necessary",
 )
 
 

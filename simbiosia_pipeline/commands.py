@@ -131,14 +131,19 @@ def _execute(job_and_keys, tags: dict[str, str], console: RunConsole):
     return run_stoppably(execute, instance)
 
 
-def materialize_window(window: Window, selection: str | None, console: RunConsole) -> ChunkResult:
-    """One Dagster run materializing ``selection`` (default: the hourly job) over ``window``."""
+def materialize_window(
+    window: Window, selection: str | None, console: RunConsole, tags: dict[str, str] | None = None
+) -> ChunkResult:
+    """One Dagster run materializing ``selection`` (default: the hourly job) over ``window``,
+    with more run ``tags``."""
     # Imported here, not at the top: they read the settings, which `simbiosia --help` must not.
     from simbiosia_pipeline.assets.raw import BULK_TAG
     from simbiosia_pipeline.partitions import hour_range_tags
 
     began = time.perf_counter()
-    result = _execute(_job(selection), {**hour_range_tags(window), BULK_TAG: "true"}, console)
+    result = _execute(
+        _job(selection), {**hour_range_tags(window), BULK_TAG: "true", **(tags or {})}, console
+    )
     rows: dict[str, int] = {}
     for event in result.get_asset_materialization_events():
         # A ranged run reports one materialization per hour, each with that hour's row count.
@@ -193,7 +198,12 @@ def materialize_days(window: Window, console: RunConsole) -> tuple[date, date] |
 
 
 def run_range(
-    window: Window, chunk_hours: int, selection: str | None, command: str, verbose: bool
+    window: Window,
+    chunk_hours: int,
+    selection: str | None,
+    command: str,
+    verbose: bool,
+    tags: dict[str, str] | None = None,
 ) -> list[ChunkResult]:
     import dagster as dg
 
@@ -211,7 +221,7 @@ def run_range(
     pieces = chunks(window, chunk_hours)
     results = []
     for number, piece in enumerate(pieces, start=1):
-        result = materialize_window(piece, selection, console)
+        result = materialize_window(piece, selection, console, tags)
         results.append(result)
         counts = ", ".join(f"{key}={count}" for key, count in sorted(result.rows.items()))
         status = "ok" if result.success else "FAILED"
@@ -240,13 +250,24 @@ def run_range(
     help="Hours per Dagster run (progress unit).",
 )
 @click.option("--verbose", is_flag=True, help="Stream Dagster's event log to the terminal too.")
-def backfill(start: str, end: str, select: str | None, chunk_hours: int, verbose: bool) -> None:
+@click.option(
+    "--full-refetch",
+    is_flag=True,
+    help="Fetch every ElevenLabs conversation's detail again, also those stored final (repair).",
+)
+def backfill(
+    start: str, end: str, select: str | None, chunk_hours: int, verbose: bool, full_refetch: bool
+) -> None:
     """Materialize the graph over [START, END) — UTC hours like 2025-10-01T00:00."""
     settings = validated_settings()
     window = backfill_window(
         _hour_argument(start), _hour_argument(end), settings, datetime.now(UTC)
     )
-    results = run_range(window, chunk_hours, select, "backfill", verbose)
+    # Imported here, not at the top: `simbiosia --help` must not read the settings.
+    from simbiosia_pipeline.sources.refetch import FULL_REFETCH_TAG
+
+    tags = {FULL_REFETCH_TAG: "true"} if full_refetch else {}
+    results = run_range(window, chunk_hours, select, "backfill", verbose, tags)
     _summarise(results, window)
     if not all(result.success for result in results):
         raise SystemExit(1)

@@ -53,10 +53,11 @@ def materialize_raw(
     raise_on_error: bool = True,
     bulk: bool = True,
     settings: PipelineSettings | None = None,
+    tags: dict[str, str] | None = None,
     **api_overrides,
 ) -> dg.ExecuteInProcessResult:
     """A ranged run of the raw assets against the sandbox at ``url`` (a backfill by default),
-    with ``settings`` (default: the environment's, read now)."""
+    with ``settings`` (default: the environment's, read now) and more run ``tags``."""
     return dg.materialize(
         list(assets),
         instance=TEST_INSTANCE,
@@ -65,7 +66,7 @@ def materialize_raw(
             "warehouse": WarehouseResource(),
             "settings": settings or PipelineSettings.from_env(),
         },
-        tags={**range_tags(start, end), **({BULK_TAG: "true"} if bulk else {})},
+        tags={**range_tags(start, end), **({BULK_TAG: "true"} if bulk else {}), **(tags or {})},
         raise_on_error=raise_on_error,
     )
 

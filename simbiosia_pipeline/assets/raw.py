@@ -3,9 +3,9 @@
 Both assets read the run's whole partition window (one hour, or a range of hours in a backfill —
 the same code path), hand each fetched batch to the warehouse writer as it arrives, and replace
 the window in one transaction, marking its hours loaded (``raw.loaded_hours``) in it.
-Re-running any window any number of times leaves the same rows (only ``ingested_at`` moves), so
-schedules, sensors, retries and backfills may overlap freely. Each hour's materialization
-carries that hour's own counts and amounts (``hourly_metadata.py``).
+Re-running any window any number of times leaves the same rows (only the ``ingested_at`` of the
+rows fetched again moves), so schedules, sensors, retries and backfills may overlap freely. Each
+hour's materialization carries that hour's own counts and amounts (``hourly_metadata.py``).
 """
 
 # No `from __future__ import annotations` here: Dagster inspects the `context` annotation.
@@ -30,6 +30,11 @@ from simbiosia_pipeline.sources.records import (
     conversation_row,
     twilio_row,
 )
+from simbiosia_pipeline.sources.refetch import (
+    FINAL_CONVERSATIONS,
+    FULL_REFETCH_TAG,
+    listed_as_stored,
+)
 from simbiosia_pipeline.sources.resources import SourceApis
 from simbiosia_pipeline.sources.windows import Window, hour_ranges
 from simbiosia_pipeline.warehouse.connection import WarehouseUnavailableError
@@ -37,7 +42,7 @@ from simbiosia_pipeline.warehouse.loaded_hours import mark_hours_loaded
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_schema
 from simbiosia_pipeline.warehouse.tables import ELEVENLABS_CONVERSATIONS, TWILIO_CALLS
-from simbiosia_pipeline.warehouse.writer import RawTable, WindowWriter
+from simbiosia_pipeline.warehouse.writer import Holding, RawTable, WindowWriter
 
 # How many records a write added to its table. New Twilio calls can change the attribution of
 # the hours after them (automation/lookback.py); a write that only updated records cannot.
@@ -131,6 +136,11 @@ def is_bulk_run(context: dg.AssetExecutionContext) -> bool:
     return "dagster/backfill" in tags or tags.get(BULK_TAG) == "true"
 
 
+def is_full_refetch(context: dg.AssetExecutionContext) -> bool:
+    """A run tagged ``simbiosia/full_refetch=true`` fetches every record again (repair)."""
+    return context.run.tags.get(FULL_REFETCH_TAG) == "true"
+
+
 def _window(context: dg.AssetExecutionContext) -> Window:
     start, end = context.partition_time_window
     return Window(start.astimezone(UTC), end.astimezone(UTC))
@@ -154,9 +164,13 @@ def _load_window(
     warehouse: WarehouseResource,
     settings: PipelineSettings,
     table: RawTable,
-    fetch: Callable[[Window, Callable[[list[dict]], None]], object],
+    fetch: Callable[[Window, Callable[[list[dict]], None], dict], object],
     to_row: Callable[[dict, datetime], tuple],
+    holding: Holding | None = None,
 ) -> Load:
+    """``fetch(window, sink, held)`` hands the window's records to ``sink``; with a ``holding``,
+    ``held`` maps the stored rows it holds (``writer.py``) and the fetch returns those it
+    ``kept`` instead of fetching them again."""
     window = _window(context)
     context.log.info(f"fetching {table.lock_name} for {window} ({window.hours} hours)")
     began = time.perf_counter()
@@ -164,8 +178,11 @@ def _load_window(
         with warehouse.connect() as conn:
             ensure_raw_schema(conn)
             claim_source_mode(conn, apis.mode)
-            with WindowWriter(conn, table, window.start, window.end) as writer:
-                fetched = fetch(window, _Load(writer, to_row, table, window))
+            with WindowWriter(conn, table, window.start, window.end, holding) as writer:
+                fetched = fetch(window, _Load(writer, to_row, table, window), writer.held)
+                if holding is not None:
+                    writer.keep(fetched.kept)
+                    writer.drop_unkept()
                 # the same transaction: the hours' mark and figures are the rows committed
                 mark_hours_loaded(conn, table, window.start, window.end)
                 hours = metadata_by_partition(conn, table, window)
@@ -180,7 +197,7 @@ def _load_window(
     elapsed = time.perf_counter() - began
     context.log.info(
         f"{table.lock_name}: {writer.inserted} rows for {window} in {elapsed:.1f}s "
-        f"({writer.deleted} replaced)"
+        f"({writer.deleted} replaced, {writer.kept} kept as stored)"
     )
     return Load(window, fetched, writer, elapsed, checks, hours)
 
@@ -190,6 +207,7 @@ def _window_figures(load: Load) -> dict:
     writer = load.writer
     return {
         "rows_replaced": writer.deleted,
+        "rows_kept": writer.kept,
         RECORDS_ADDED: writer.records_added,
         **load.fetched.stats.as_metadata(),
         "seconds_total": round(load.seconds, 3),
@@ -293,7 +311,7 @@ def twilio_calls(
         warehouse,
         settings,
         TWILIO_CALLS,
-        lambda window, sink: apis.twilio().calls_started_in(window, sink),
+        lambda window, sink, held: apis.twilio().calls_started_in(window, sink),
         twilio_row,
     )
     return _result(
@@ -321,12 +339,19 @@ def elevenlabs_conversations(
     detail cannot be fetched fails the run with its id; none is ever skipped. Cost is final only
     at status ``done``/``failed``; until then the settlement sensor re-runs the hour.
 
+    A re-run lists the whole window again but fetches only the details that may have changed:
+    a conversation stored final (``done``/``failed`` with its cost) whose list entry is the same
+    keeps its stored row (``sources/refetch.py``); a run tagged ``simbiosia/full_refetch=true``
+    fetches every detail again.
+
     Transcript text is not stored unless ``SIMBIOSIA_STORE_TRANSCRIPTS=true``.
 
-    Idempotent: the window is deleted and re-inserted in one transaction.
+    Idempotent: the window is replaced in one transaction — rows kept, replaced, added, and
+    those of conversations no longer listed deleted — so it equals a full re-fetch.
     """
     store_transcripts = settings.store_transcripts
     bulk = is_bulk_run(context)
+    holding = None if is_full_refetch(context) else FINAL_CONVERSATIONS
 
     def to_row(detail: dict, ingested_at: datetime) -> tuple:
         return conversation_row(detail, ingested_at, store_transcripts=store_transcripts)
@@ -338,14 +363,20 @@ def elevenlabs_conversations(
         settings,
         ELEVENLABS_CONVERSATIONS,
         # built inside the load: a setting out of range fails the run at once, unretried
-        lambda window, sink: apis.elevenlabs(bulk=bulk).conversations_started_in(window, sink),
+        lambda window, sink, held: apis.elevenlabs(bulk=bulk).conversations_started_in(
+            window, sink, is_current=listed_as_stored(held)
+        ),
         to_row,
+        holding,
     )
     return _result(
         context,
         load,
         {
             "conversations_listed": load.fetched.listed,
+            "list_pages": load.fetched.list_pages,
+            "details_fetched": load.fetched.fetched,
+            "conversations_kept": len(load.fetched.kept),
             "concurrency_ceiling": load.fetched.concurrency_ceiling,
             "concurrency_lowest": load.fetched.concurrency_lowest,
         },

@@ -18,6 +18,9 @@ Follows external-apis.md Part A. Choices where ElevenLabs is silent:
   ``sort_direction=asc``) is answered 422, never silently ignored; undocumented parameters
   are ignored, as FastAPI does.
 * An unknown conversation id is a 404 ``conversation_not_found``.
+* ``DELETE /v1/convai/conversations/{id}`` answers ``{}`` (the spec's 200 has an empty
+  schema) and ``POST .../{id}/analysis/run`` the conversation after the request (see
+  ``edits.py`` for what each does to what is served).
 """
 
 from __future__ import annotations
@@ -112,6 +115,16 @@ class ElevenLabsApi:
                 "/v1/convai/conversations/{conversation_id}",
                 guard.endpoint(self.get_conversation),
             ),
+            Route(
+                "/v1/convai/conversations/{conversation_id}",
+                guard.endpoint(self.delete_conversation),
+                methods=["DELETE"],
+            ),
+            Route(
+                "/v1/convai/conversations/{conversation_id}/analysis/run",
+                guard.endpoint(self.run_analysis),
+                methods=["POST"],
+            ),
         ]
 
     def list_conversations(self, request: Request, attempt: Attempt) -> Response:
@@ -167,9 +180,24 @@ class ElevenLabsApi:
             attempt.report("missing_detail")
             body = None
         if body is None:
-            message = f"Conversation {conversation_id} not found"
-            return json_response(_error("conversation_not_found", message), 404)
+            return _not_found(conversation_id)
         return json_response(body)
+
+    def delete_conversation(self, request: Request, attempt: Attempt) -> Response:
+        conversation_id = request.path_params["conversation_id"]
+        if not self._sandbox.delete_conversation(conversation_id, self._sandbox.clock.now_unix()):
+            return _not_found(conversation_id)
+        return json_response({})
+
+    def run_analysis(self, request: Request, attempt: Attempt) -> Response:
+        conversation_id = request.path_params["conversation_id"]
+        body = self._sandbox.rerun_analysis(conversation_id, self._sandbox.clock.now_unix())
+        return _not_found(conversation_id) if body is None else json_response(body)
+
+
+def _not_found(conversation_id: str) -> Response:
+    message = f"Conversation {conversation_id} not found"
+    return json_response(_error("conversation_not_found", message), 404)
 
 
 def list_filters(params: QueryParams, problems: list[dict]) -> list[Match]:

@@ -167,12 +167,16 @@ class ConversationFact:
     language: str
     source: str  # conversation_initiation_source
     transferred: bool = False  # handed over to a human (a Twilio outbound-dial leg)
+    # [from, until): processing again, its analysis run again through the API (edits.py)
+    reanalysis: tuple[int, int] | None = None
 
     @property
     def ended(self) -> int:
         return self.started + self.duration
 
     def status_at(self, now: int) -> str:
+        if self.reanalysis is not None and self.reanalysis[0] <= now < self.reanalysis[1]:
+            return "processing"
         if now >= self.processed:
             return self.final_status
         if now >= self.ended:
@@ -185,7 +189,7 @@ class ConversationFact:
         return min(self.duration, max(0, now - self.started))
 
     def transitions(self) -> tuple[int, ...]:
-        return (self.started, self.accepted, self.ended, self.processed)
+        return (self.started, self.accepted, self.ended, self.processed, *(self.reanalysis or ()))
 
 
 @dataclass(frozen=True, slots=True)

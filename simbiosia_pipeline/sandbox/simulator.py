@@ -15,6 +15,7 @@ import orjson
 
 from simbiosia_pipeline.sandbox.clock import DAY, HOUR, Clock, to_unix
 from simbiosia_pipeline.sandbox.config import SandboxConfig
+from simbiosia_pipeline.sandbox.edits import ConversationEdits
 from simbiosia_pipeline.sandbox.generator import HourGenerator
 from simbiosia_pipeline.sandbox.ids import hour_of_call_sid, hour_of_conversation_id
 from simbiosia_pipeline.sandbox.layout import DEFAULT_LAYOUT
@@ -55,6 +56,8 @@ class Sandbox:
             zero_price_unanswered=self.config.zero_price_unanswered,
         )
         scale = self.config.scale
+        # Conversations deleted or re-analysed through the API (edits.py).
+        self._edits = ConversationEdits()
         self._facts = FactStore(generator, cache_hours(FACT_CACHE_RECORDS, scale))
         self._views = ViewStore(
             self._facts,
@@ -63,6 +66,7 @@ class Sandbox:
             cache_hours(VIEW_CACHE_RECORDS, scale),
             self.config.anomalies,
             price_unit=self.config.price_unit,
+            edits=self._edits,
         )
         # Records billed differently from how they are listed (usage.py); off by default.
         self.billing = BillingDiscrepancies()
@@ -176,6 +180,26 @@ class Sandbox:
         if entry is None or (anomaly is not None and anomaly.missing):
             return None
         return self._views.conversation_detail(view, entry, now)
+
+    # -- what the account's owner does (edits.py) --------------------------------------
+
+    def delete_conversation(self, conversation_id: str, now: int) -> bool:
+        """``DELETE`` the conversation; False when there is none of that id to delete."""
+        if self.conversation_detail(conversation_id, now) is None:
+            return False
+        self._edits.delete(conversation_id)
+        self._views.forget_conversations(hour_of_conversation_id(conversation_id))
+        return True
+
+    def rerun_analysis(self, conversation_id: str, now: int) -> bytes | None:
+        """Run the conversation's analysis again: its detail after the request (None: none)."""
+        if self.conversation_detail(conversation_id, now) is None:
+            return None
+        hour = hour_of_conversation_id(conversation_id)
+        fact = self._views.conversations(hour, now).by_id[conversation_id].fact
+        self._edits.rerun_analysis(fact, now)
+        self._views.forget_conversations(hour)
+        return self.conversation_detail(conversation_id, now)
 
     # -- billing (usage.py) -------------------------------------------------------------
 

@@ -30,6 +30,7 @@ import orjson
 
 from simbiosia_pipeline.sandbox.anomalies import Anomaly
 from simbiosia_pipeline.sandbox.clock import HOUR
+from simbiosia_pipeline.sandbox.edits import ConversationEdits
 from simbiosia_pipeline.sandbox.facts import CallFact, ConversationFact, HourFacts
 from simbiosia_pipeline.sandbox.generator import SPILL_SECONDS, HourGenerator
 from simbiosia_pipeline.sandbox.render import (
@@ -75,6 +76,10 @@ class LruCache(Generic[K, V]):
             self._data.move_to_end(key)
             while len(self._data) > self._size:
                 self._data.popitem(last=False)
+
+    def discard(self, key: K) -> None:
+        with self._lock:
+            self._data.pop(key, None)
 
     def get_or_make(self, key: K, make: Callable[[K], V]) -> V:
         value = self.get(key)
@@ -147,8 +152,10 @@ class ViewStore:
         size: int,
         anomalies: dict[str, Anomaly] | None = None,
         price_unit: str = "USD",
+        edits: ConversationEdits | None = None,
     ) -> None:
         self._facts = facts
+        self._edits = edits or ConversationEdits()
         self._price_unit = price_unit
         self._account_sid = account_sid
         self._agent_names = agent_names
@@ -169,6 +176,10 @@ class ViewStore:
             view = self._render_conversations(hour, now)
             self._conversations.put(hour, view)
         return view
+
+    def forget_conversations(self, hour: int) -> None:
+        """Render the hour's conversations again on the next request (an edit changed them)."""
+        self._conversations.discard(hour)
 
     def conversation_detail(
         self, view: HourView[ConversationEntry], entry: ConversationEntry, now: int
@@ -207,7 +218,7 @@ class ViewStore:
         return HourView(valid_from, valid_until, entries, by_id)
 
     def _render_conversations(self, hour: int, now: int) -> HourView[ConversationEntry]:
-        facts = self._facts.hour(hour).conversations
+        facts = self._edits.applied(self._facts.hour(hour).conversations)
         valid_from, valid_until = _validity(facts, now)
         if any(fact.started <= now < fact.ended for fact in facts):
             valid_from, valid_until = now, now + 1  # durations grow every second

@@ -15,6 +15,10 @@ the same iteration; threads around httpx paid a GIL hand-off and ~1.1 ms of Pyth
 
 The list is asked for a slightly wider window than needed and filtered locally: the boundary
 semantics of ``call_start_after_unix``/``call_start_before_unix`` are undocumented.
+
+A re-run of a window need not ask again for what cannot have changed: the caller may say which
+listed conversations are current (``is_current``, see ``refetch.py``); those are listed, counted
+and reported as ``kept``, and their detail is not requested.
 """
 
 from __future__ import annotations
@@ -84,6 +88,12 @@ class ConversationFetchError(RuntimeError):
 
 
 Sink = Callable[[list[dict]], None]
+# A list entry → whether the stored record is still current (no detail needed).
+IsCurrent = Callable[[dict], bool]
+
+
+def _nothing_is_current(summary: dict) -> bool:
+    return False
 
 
 @dataclass
@@ -92,6 +102,8 @@ class ElevenLabsFetch:
 
     listed: int = 0
     fetched: int = 0
+    list_pages: int = 0
+    kept: frozenset[str] = frozenset()  # listed, current as stored: no detail requested
     stats: RequestStats = field(default_factory=RequestStats)
     concurrency_ceiling: int = 0
     concurrency_lowest: int = 0
@@ -130,17 +142,24 @@ class ElevenLabsClient:
         self._max_records_per_hour = max_records_per_hour
 
     def conversations_started_in(
-        self, window: Window, sink: Sink, batch_size: int = 500
+        self,
+        window: Window,
+        sink: Sink,
+        batch_size: int = 500,
+        is_current: IsCurrent = _nothing_is_current,
     ) -> ElevenLabsFetch:
-        """Hand the detail of every conversation of ``window`` to ``sink``, in batches.
+        """Hand the detail of every conversation of ``window`` to ``sink``, in batches —
+        except those whose list entry ``is_current`` accepts (returned as ``kept``).
 
         ``sink`` is called in order from a writer thread of its own (blocking I/O is fine); if
         it raises, the fetch stops and re-raises its error.
         """
         with asyncio.Runner(loop_factory=new_event_loop) as runner:
-            return runner.run(self._fetch(window, sink, batch_size))
+            return runner.run(self._fetch(window, sink, batch_size, is_current))
 
-    async def _fetch(self, window: Window, sink: Sink, batch_size: int) -> ElevenLabsFetch:
+    async def _fetch(
+        self, window: Window, sink: Sink, batch_size: int, is_current: IsCurrent
+    ) -> ElevenLabsFetch:
         stats = RequestStats()
         limiter = AdaptiveLimiter(self._concurrency)
         connector = aiohttp.TCPConnector(limit=self._concurrency + LISTERS)
@@ -158,12 +177,21 @@ class ElevenLabsClient:
             http = _Http(session, self._base_url, self._limits)
             writer = _BatchWriter(sink, batch_size)
             run = _FetchRun(
-                http, limiter, stats, self._policy, window, writer, self._max_records_per_hour
+                http,
+                limiter,
+                stats,
+                self._policy,
+                window,
+                writer,
+                self._max_records_per_hour,
+                is_current,
             )
             await run.execute(self._concurrency)
         return ElevenLabsFetch(
             listed=len(run.seen),
             fetched=writer.delivered,
+            list_pages=run.pages,
+            kept=frozenset(run.kept),
             stats=stats,
             concurrency_ceiling=self._concurrency,
             concurrency_lowest=limiter.state.lowest,
@@ -282,6 +310,7 @@ class _FetchRun:
         window: Window,
         writer: _BatchWriter,
         max_records_per_hour: int = MAX_RECORDS_PER_HOUR,
+        is_current: IsCurrent = _nothing_is_current,
     ):
         self.http = http
         self.limiter = limiter
@@ -290,6 +319,9 @@ class _FetchRun:
         self.window = window
         self.writer = writer
         self.seen: set[str] = set()
+        self.kept: set[str] = set()
+        self.pages = 0
+        self.is_current = is_current
         self.ids: asyncio.Queue[str | None] = asyncio.Queue()
         self.fetched: set[str] = set()
         self.failures: dict[str, str] = {}
@@ -322,7 +354,7 @@ class _FetchRun:
     def _raise_unless_complete(self) -> None:
         if fatal := self._fatal():
             raise fatal
-        unaccounted = self.seen - self.fetched - self.failures.keys()
+        unaccounted = self.seen - self.kept - self.fetched - self.failures.keys()
         if unaccounted:  # defensive: every listed conversation is either fetched or reported
             raise ConversationFetchError(
                 f"{len(unaccounted)} listed conversations were not fetched"
@@ -382,13 +414,17 @@ class _FetchRun:
         while True:
             guard.page_received()
             page = await self._get_page({**params, **({"cursor": cursor} if cursor else {})})
+            self.pages += 1
             summaries, cursor = elevenlabs_page(page, endpoint)
             for summary in summaries:
                 conversation_id = summary["conversation_id"]
                 started = _listed_start(summary, endpoint)
                 if started in piece and conversation_id not in self.seen:
                     self.seen.add(conversation_id)
-                    self.ids.put_nowait(conversation_id)
+                    if self.is_current(summary):
+                        self.kept.add(conversation_id)
+                    else:
+                        self.ids.put_nowait(conversation_id)
             if cursor is None:
                 return
             guard.continue_with(cursor)

@@ -12,6 +12,12 @@ the next one: written by the next hour's run, it leaves the hour before). The mo
 outside the run's window are not rebuilt by the run: ``automation/lookback.py`` restates them.
 A record whose values changed but which stayed in its hour (a price landing) is no membership
 change: the run's own models restate its window.
+
+A write may *hold* stored rows instead of deleting them (``Holding``): the rows matching its
+predicate stay in place, and the caller reads what it needs of them (``held``) to decide whether
+the record must be fetched again. Each held row is then either kept as stored (``keep``), or
+replaced by a fetched one (``write``), or — neither, the record gone from the source — deleted
+when the write ends. Still one transaction: a failure leaves every row as it was.
 """
 
 from __future__ import annotations
@@ -48,6 +54,15 @@ class RawTable:
         return f"{self.schema}.{self.name}"
 
 
+@dataclass(frozen=True)
+class Holding:
+    """Which stored rows of the window a write holds rather than deletes (``where``, an SQL
+    predicate on the table's columns), and which of their columns it reads for the caller."""
+
+    where: str
+    columns: tuple[str, ...]
+
+
 def window_days(start: datetime, end: datetime) -> list[int]:
     """The UTC days ``[start, end)`` touches, as days since 1970-01-01, ascending."""
     first = (start - EPOCH).days
@@ -58,8 +73,16 @@ def window_days(start: datetime, end: datetime) -> list[int]:
 class WindowWriter:
     """``with WindowWriter(conn, table, start, end) as w: w.write(rows) ...`` — commit on exit."""
 
-    def __init__(self, conn: psycopg.Connection, table: RawTable, start: datetime, end: datetime):
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        table: RawTable,
+        start: datetime,
+        end: datetime,
+        holding: Holding | None = None,
+    ):
         self._conn = conn
+        self._holding = holding
         self._table = table
         self._start = start
         self._end = end
@@ -68,6 +91,10 @@ class WindowWriter:
         self.deleted = 0
         self.inserted = 0
         self.replaced_elsewhere = 0
+        self.kept = 0
+        # Held rows by key: the ``Holding``'s columns (see ``held``), and the row's time.
+        self._held: dict[object, tuple] = {}
+        self._held_times: dict[object, datetime] = {}
         self.seconds = 0.0
         self.hours_changed: list[datetime] = []
         self._hours_left: set[datetime] = set()
@@ -97,16 +124,25 @@ class WindowWriter:
             "SELECT pg_advisory_xact_lock(hashtext(%s), day) FROM unnest(%s::int[]) AS day",
             (self._table.lock_name, window_days(self._start, self._end)),
         )
+        if self._holding is not None:
+            self._hold(self._holding)
         # The window's records before the write, by hour, to tell at the end which hours gained
         # or lost records (a digest per hour: memory stays flat over a window of months).
+        unheld = (
+            sql.SQL("")
+            if self._holding is None
+            else sql.SQL(" AND ({}) IS NOT TRUE").format(sql.SQL(self._holding.where))
+        )
         with self._conn.cursor() as cursor:
             cursor.execute(
                 sql.SQL(
-                    "DELETE FROM {table} WHERE {col} >= %s AND {col} < %s RETURNING {key}, {col}"
+                    "DELETE FROM {table} WHERE {col} >= %s AND {col} < %s{unheld}"
+                    " RETURNING {key}, {col}"
                 ).format(
                     table=self._table.qualified,
                     col=sql.Identifier(self._table.time_column),
                     key=sql.Identifier(self._table.key),
+                    unheld=unheld,
                 ),
                 (self._start, self._end),
             )
@@ -115,6 +151,35 @@ class WindowWriter:
             self.deleted = cursor.rowcount
         self.seconds += time.perf_counter() - began
         return self
+
+    def _hold(self, holding: Holding) -> None:
+        query = sql.SQL(
+            "SELECT {key}, {columns}, {col} FROM {table}"
+            " WHERE {col} >= %s AND {col} < %s AND ({where}) IS TRUE"
+        ).format(
+            key=sql.Identifier(self._table.key),
+            columns=sql.SQL(", ").join(map(sql.Identifier, holding.columns)),
+            col=sql.Identifier(self._table.time_column),
+            table=self._table.qualified,
+            where=sql.SQL(holding.where),
+        )
+        for key, *values, moment in self._conn.execute(query, (self._start, self._end)):
+            self._held[key] = tuple(values)
+            self._held_times[key] = moment
+            self._before.add(key, moment)
+
+    @property
+    def held(self) -> dict:
+        """The held rows not yet kept or replaced: key → the ``Holding``'s columns, in order
+        (a snapshot: what later writes replace stays in it)."""
+        return dict(self._held)
+
+    def keep(self, keys) -> None:
+        """Keep these held rows as they are stored (keys that are not held are ignored)."""
+        for key in keys:
+            if self._held.pop(key, None) is not None:
+                self._after.add(key, self._held_times.pop(key))
+                self.kept += 1
 
     def write(self, rows: Sequence[Sequence]) -> None:
         """Add rows (each row's time must lie in the window; keys unique within the window)."""
@@ -132,11 +197,15 @@ class WindowWriter:
             ),
             (keys,),
         ).fetchall()
-        self.replaced_elsewhere += len(left)
         for key, moment in left:
-            if self._start <= moment < self._end:
+            if self._held.pop(key, None) is not None:
+                del self._held_times[key]
+                self.deleted += 1  # a held row of the window, replaced by its fetched record
+            elif self._start <= moment < self._end:
+                self.replaced_elsewhere += 1
                 self._after.remove(key, moment)  # written earlier by this very writer
             else:
+                self.replaced_elsewhere += 1
                 self._hours_left.add(utc_hour(moment))
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
             self._table.qualified, sql.SQL(", ").join(map(sql.Identifier, self._table.columns))
@@ -153,10 +222,26 @@ class WindowWriter:
         began = time.perf_counter()
         try:
             if exc_type is None:
+                self.drop_unkept()
                 self.hours_changed = sorted(self._hours_left | self._before.differs(self._after))
             self._transaction.__exit__(exc_type, exc, tb)
         finally:
             self.seconds += time.perf_counter() - began
+
+    def drop_unkept(self) -> None:
+        """Delete the held rows neither kept nor replaced: their records are gone from the
+        source. Done on a successful exit anyway; call it first to read the window as written."""
+        if not self._held:
+            return
+        self._conn.execute(
+            sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(
+                self._table.qualified, sql.Identifier(self._table.key)
+            ),
+            (list(self._held),),
+        )
+        self.deleted += len(self._held)
+        self._held.clear()
+        self._held_times.clear()
 
 
 class _HourMembership:

@@ -45,7 +45,7 @@ def run(command: list[str], env: dict) -> subprocess.CompletedProcess:
 def test_simbiosia_backfill_shows_progress_and_a_summary(cli_env, sandbox, warehouse_env):
     done = run(
         [str(BIN / "simbiosia"), "backfill", "2025-10-07T22:00", "2025-10-08T02:00",
-         "--chunk-hours", "2", "--select", "group:raw"],
+         "--chunk-hours", "2", "--select", "group:raw", "--full-refetch"],
         cli_env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -63,6 +63,7 @@ def test_simbiosia_backfill_shows_progress_and_a_summary(cli_env, sandbox, wareh
     assert {frozenset(key.to_user_string() for key in r.asset_selection) for r in runs} == {
         frozenset({"raw/twilio_calls", "raw/elevenlabs_conversations"})
     }
+    assert [r.tags.get("simbiosia/full_refetch") for r in runs] == ["true", "true"]
 
 
 def test_dagster_cli_partition_range(cli_env, sandbox, warehouse_env):

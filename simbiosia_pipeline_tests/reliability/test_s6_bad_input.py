@@ -41,6 +41,7 @@ from simbiosia_pipeline.assets.directory import workspace_directory
 from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
+from simbiosia_pipeline.sources.refetch import FULL_REFETCH_TAG
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline_tests.reliability.truth import (
@@ -265,7 +266,16 @@ def test_bad_record_fails_the_run_naming_it_and_changes_nothing(loaded, case: Re
         )
     )
     with start_sandbox_server(served) as server:
-        result = materialize_raw(server.url, START, END, assets=[case.asset], raise_on_error=False)
+        # every detail fetched again: the bad one belongs to a conversation stored final, which a
+        # re-run would otherwise keep as stored without asking for it
+        result = materialize_raw(
+            server.url,
+            START,
+            END,
+            assets=[case.asset],
+            raise_on_error=False,
+            tags={FULL_REFETCH_TAG: "true"},
+        )
     assert not result.success, case.what
     message = failure_text(result)
     for text in ((case.record_id,) if case.names_the_record else ()) + case.says:

@@ -9,7 +9,13 @@ import pytest
 from simbiosia_pipeline.settings import ConfigurationError, SourceMode
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_schema
-from simbiosia_pipeline.warehouse.writer import RawTable, WindowWriter, replace_window, window_days
+from simbiosia_pipeline.warehouse.writer import (
+    Holding,
+    RawTable,
+    WindowWriter,
+    replace_window,
+    window_days,
+)
 
 T0 = datetime(2025, 10, 1, tzinfo=UTC)
 EVENTS = RawTable(
@@ -76,6 +82,48 @@ def test_the_hours_whose_records_arrived_or_left_are_reported(conn):
     # a record that vanished from its hour is a change of that hour
     vanished = replace_window(conn, EVENTS, hour(0), hour(3), [])
     assert vanished.hours_changed == [hour(0)]
+
+
+# Rows with an amount are "final": a write holds them instead of deleting them.
+FINAL = Holding(where="amount IS NOT NULL", columns=("amount",))
+
+
+def test_held_rows_are_kept_replaced_or_dropped_in_one_write(conn):
+    replace_window(
+        conn,
+        EVENTS,
+        hour(0),
+        hour(3),
+        [
+            ("kept", hour(0), 1),
+            ("replaced", hour(1), 2),
+            ("gone", hour(2), 3),
+            ("open", hour(2), None),
+        ],
+    )
+    with WindowWriter(conn, EVENTS, hour(0), hour(3), FINAL) as writer:
+        assert writer.held == {"kept": (1,), "replaced": (2,), "gone": (3,)}  # "open" deleted
+        writer.write([("replaced", hour(1), 5), ("open", hour(2), 6), ("new", hour(1), 7)])
+        writer.keep(["kept", "unknown"])
+        assert writer.held == {"gone": (3,)}
+    assert [(row[0], row[2]) for row in rows_of(conn)] == [
+        ("kept", 1),
+        ("new", 7),
+        ("open", 6),
+        ("replaced", 5),
+    ]
+    assert (writer.kept, writer.inserted, writer.deleted) == (1, 3, 3)
+    assert writer.records_added == 0
+    assert writer.hours_changed == [hour(1), hour(2)]  # "new" arrived, "gone" left
+
+
+def test_a_failure_leaves_held_rows_as_they_were(conn):
+    replace_window(conn, EVENTS, hour(0), hour(2), [("a", hour(0), 1), ("b", hour(1), None)])
+    before = rows_of(conn)
+    with pytest.raises(RuntimeError), WindowWriter(conn, EVENTS, hour(0), hour(2), FINAL) as w:
+        w.write([("a", hour(0), 9)])
+        raise RuntimeError("the API died half-way")
+    assert rows_of(conn) == before
 
 
 def test_the_hours_are_utc_whatever_the_session_time_zone(conn):

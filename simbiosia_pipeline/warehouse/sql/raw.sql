@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS raw.elevenlabs_conversations (
     analysis_price             numeric     -- USD of post-call analysis
 );
 -- Columns added after the table's first version, for warehouses created before them (a record
--- gets them filled on its next ingestion).
+-- gets them filled when it is fetched again: a conversation stored final, by a full re-fetch).
 ALTER TABLE raw.elevenlabs_conversations
     ADD COLUMN IF NOT EXISTS cost_fiat numeric,
     ADD COLUMN IF NOT EXISTS platform_charge numeric,
