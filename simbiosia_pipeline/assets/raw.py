@@ -49,16 +49,6 @@ HOURS_CHANGED = "hours_changed"
 # JSON entry: numbers of the whole window must not read as an hour's.
 WINDOW_FIGURES = "window_figures"
 
-# Transient trouble that escapes the HTTP layer's own retries (an API down for minutes, the
-# warehouse restarting) gets a few more tries, spaced out, before the run fails. Permanent
-# errors (bad credentials, a record that cannot be parsed) are raised as non-retryable.
-_SETTINGS = Settings.from_env()
-API_RETRY_POLICY = dg.RetryPolicy(
-    max_retries=_SETTINGS.step_retries,
-    delay=_SETTINGS.step_retry_delay_seconds,
-    backoff=dg.Backoff.EXPONENTIAL,
-    jitter=dg.Jitter.PLUS_MINUS,
-)
 # One run per backfill, however long: the assets stream the range in bounded memory, and
 # `dagster asset materialize --partition-range` requires single-run assets.
 RANGE_IN_ONE_RUN = dg.BackfillPolicy.single_run()
@@ -67,6 +57,19 @@ BULK_TAG = "simbiosia/bulk"
 # Permanent: bad credentials, a record that cannot be parsed, a setting out of range, an answer
 # of the wrong shape, too large or redirected (retrying gets the same answer).
 PERMANENT_ERRORS = (*PERMANENT_SOURCE_ERRORS, ConfigurationError)
+
+
+def api_retry_policy(settings: Settings) -> dg.RetryPolicy:
+    """Transient trouble that escapes the HTTP layer's own retries (an API down for minutes, the
+    warehouse restarting) gets a few more tries, spaced out, before the run fails. Permanent
+    errors (bad credentials, a record that cannot be parsed) are raised as non-retryable.
+    A definition-time value: ``definitions.py`` passes the settings it read."""
+    return dg.RetryPolicy(
+        max_retries=settings.step_retries,
+        delay=settings.step_retry_delay_seconds,
+        backoff=dg.Backoff.EXPONENTIAL,
+        jitter=dg.Jitter.PLUS_MINUS,
+    )
 
 
 @dataclass
@@ -251,23 +254,38 @@ def _totals(hours: dict[str, dict]) -> dict:
     return totals
 
 
-def raw_asset(name: str, api: str):
+def raw_assets(retry_policy: dg.RetryPolicy) -> list[dg.AssetsDefinition]:
+    """``raw/twilio_calls`` and ``raw/elevenlabs_conversations``, with the step retries given."""
+    return [
+        raw_asset(TWILIO_CALLS, "twilio", retry_policy)(ingest_twilio_calls),
+        raw_asset(ELEVENLABS_CONVERSATIONS, "elevenlabs", retry_policy)(
+            ingest_elevenlabs_conversations
+        ),
+    ]
+
+
+def raw_asset_key(table: RawTable) -> dg.AssetKey:
+    """A raw table's asset: ``raw/<table>``."""
+    return dg.AssetKey([table.schema, table.name])
+
+
+def raw_asset(table: RawTable, api: str, retry_policy: dg.RetryPolicy):
     """The decorator both raw assets share: hourly, one run per range, the API's pool."""
+    asset_key = raw_asset_key(table)
     return dg.asset(
-        key=["raw", name],
+        key=asset_key,
         group_name="raw",
         partitions_def=HOURLY,
         backfill_policy=RANGE_IN_ONE_RUN,
-        retry_policy=API_RETRY_POLICY,
+        retry_policy=retry_policy,
         pool=f"{api}_api",
         kinds={api, "postgres"},
-        check_specs=raw_check_specs(["raw", name]),
+        check_specs=raw_check_specs(asset_key.path),
         owners=["team:data-engineering"],
     )
 
 
-@raw_asset("twilio_calls", api="twilio")
-def twilio_calls(
+def ingest_twilio_calls(
     context: dg.AssetExecutionContext,
     apis: SourceApis,
     warehouse: WarehouseResource,
@@ -303,8 +321,7 @@ def twilio_calls(
     )
 
 
-@raw_asset("elevenlabs_conversations", api="elevenlabs")
-def elevenlabs_conversations(
+def ingest_elevenlabs_conversations(
     context: dg.AssetExecutionContext,
     apis: SourceApis,
     warehouse: WarehouseResource,

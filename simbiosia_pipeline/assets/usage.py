@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import dagster as dg
 
-from simbiosia_pipeline.assets.raw import API_RETRY_POLICY, PERMANENT_ERRORS, RANGE_IN_ONE_RUN
+from simbiosia_pipeline.assets.raw import PERMANENT_ERRORS, RANGE_IN_ONE_RUN, raw_asset_key
 from simbiosia_pipeline.partitions import DAILY
 from simbiosia_pipeline.sources.resources import SourceApis
 from simbiosia_pipeline.sources.usage import (
@@ -71,13 +71,31 @@ def _load_days(
     return rows, fetched, writer.deleted
 
 
-def usage_asset(name: str, api: str, description_of_key: str):
+def usage_assets(retry_policy: dg.RetryPolicy) -> list[dg.AssetsDefinition]:
+    """``raw/twilio_usage_records`` and ``raw/elevenlabs_usage``, with the step retries given."""
+    return [
+        usage_asset(
+            TWILIO_USAGE_RECORDS,
+            "twilio",
+            retry_policy,
+            "Twilio's Usage Records per UTC day and category: what Twilio bills.",
+        )(twilio_usage_records),
+        usage_asset(
+            ELEVENLABS_USAGE,
+            "elevenlabs",
+            retry_policy,
+            "ElevenLabs' credits (and fiat) per UTC day and product: what it bills.",
+        )(elevenlabs_usage),
+    ]
+
+
+def usage_asset(table: RawTable, api: str, retry_policy: dg.RetryPolicy, description_of_key: str):
     return dg.asset(
-        key=["raw", name],
+        key=raw_asset_key(table),
         group_name=USAGE_GROUP,
         partitions_def=DAILY,
         backfill_policy=RANGE_IN_ONE_RUN,
-        retry_policy=API_RETRY_POLICY,
+        retry_policy=retry_policy,
         pool=f"{api}_api",
         kinds={api, "postgres"},
         owners=["team:data-engineering"],
@@ -85,11 +103,6 @@ def usage_asset(name: str, api: str, description_of_key: str):
     )
 
 
-@usage_asset(
-    "twilio_usage_records",
-    api="twilio",
-    description_of_key="Twilio's Usage Records per UTC day and category: what Twilio bills.",
-)
 def twilio_usage_records(
     context: dg.AssetExecutionContext, apis: SourceApis, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
@@ -122,11 +135,6 @@ def twilio_usage_records(
     )
 
 
-@usage_asset(
-    "elevenlabs_usage",
-    api="elevenlabs",
-    description_of_key="ElevenLabs' credits (and fiat) per UTC day and product: what it bills.",
-)
 def elevenlabs_usage(
     context: dg.AssetExecutionContext, apis: SourceApis, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:

@@ -15,8 +15,6 @@ import warnings
 
 import dagster as dg
 
-from simbiosia_pipeline.automation.status import default_sensor_status
-
 
 def freshness_checks(raw_assets) -> list[dg.AssetChecksDefinition]:
     """The newest hourly partition of each raw asset must exist by :45 of the next hour."""
@@ -27,12 +25,12 @@ def freshness_checks(raw_assets) -> list[dg.AssetChecksDefinition]:
         )
 
 
-def freshness_sensor(checks) -> dg.SensorDefinition:
+def freshness_sensor(
+    checks, status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED
+) -> dg.SensorDefinition:
     with warnings.catch_warnings():
         _ignore_supersession("build_sensor_for_freshness_checks")
-        return dg.build_sensor_for_freshness_checks(
-            freshness_checks=checks, default_status=default_sensor_status()
-        )
+        return dg.build_sensor_for_freshness_checks(freshness_checks=checks, default_status=status)
 
 
 def _ignore_supersession(function: str) -> None:
