@@ -18,7 +18,12 @@ from decimal import Decimal
 
 import dagster as dg
 
-from simbiosia_pipeline.assets.hourly_metadata import metadata_by_partition
+from simbiosia_pipeline.assets.hourly_metadata import (
+    HoursMetadata,
+    elevenlabs_hours,
+    metadata_by_partition,
+    twilio_hours,
+)
 from simbiosia_pipeline.assets.raw_checks import evaluate_raw_checks, raw_check_specs
 from simbiosia_pipeline.partitions import HOURLY
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
@@ -35,7 +40,11 @@ from simbiosia_pipeline.warehouse.connection import WarehouseUnavailableError
 from simbiosia_pipeline.warehouse.loaded_hours import mark_hours_loaded
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_schema
-from simbiosia_pipeline.warehouse.tables import ELEVENLABS_CONVERSATIONS, TWILIO_CALLS
+from simbiosia_pipeline.warehouse.tables import (
+    ELEVENLABS_CONVERSATIONS,
+    TWILIO_CALLS,
+    CheckedRawTable,
+)
 from simbiosia_pipeline.warehouse.writer import RawTable, WindowWriter
 
 # How many records a write added to its table. New Twilio calls can change the attribution of
@@ -155,9 +164,10 @@ def _load_window(
     apis: SourceApis,
     warehouse: WarehouseResource,
     settings: PipelineSettings,
-    table: RawTable,
+    table: CheckedRawTable,
     fetch: Callable[[Window, Callable[[list[dict]], None]], object],
     to_row: Callable[[dict, datetime], tuple],
+    hours_metadata: HoursMetadata,
 ) -> Load:
     window = _window(context)
     context.log.info(f"fetching {table.lock_name} for {window} ({window.hours} hours)")
@@ -170,7 +180,7 @@ def _load_window(
                 fetched = fetch(window, _Load(writer, to_row, table, window))
                 # the same transaction: the hours' mark and figures are the rows committed
                 mark_hours_loaded(conn, table, window.start, window.end)
-                hours = metadata_by_partition(conn, table, window)
+                hours = metadata_by_partition(conn, hours_metadata, window)
             settled_by = datetime.now(UTC) - settings.settle_max_age
             checks = evaluate_raw_checks(conn, table, window, settled_by)
     except WarehouseUnavailableError:
@@ -269,7 +279,7 @@ def raw_asset_key(table: RawTable) -> dg.AssetKey:
     return dg.AssetKey([table.schema, table.name])
 
 
-def raw_asset(table: RawTable, api: str, retry_policy: dg.RetryPolicy):
+def raw_asset(table: CheckedRawTable, api: str, retry_policy: dg.RetryPolicy):
     """The decorator both raw assets share: hourly, one run per range, the API's pool."""
     asset_key = raw_asset_key(table)
     return dg.asset(
@@ -280,7 +290,7 @@ def raw_asset(table: RawTable, api: str, retry_policy: dg.RetryPolicy):
         retry_policy=retry_policy,
         pool=f"{api}_api",
         kinds={api, "postgres"},
-        check_specs=raw_check_specs(asset_key.path),
+        check_specs=raw_check_specs(asset_key, table),
         owners=["team:data-engineering"],
     )
 
@@ -310,6 +320,7 @@ def ingest_twilio_calls(
         TWILIO_CALLS,
         lambda window, sink: apis.twilio().calls_started_in(window, sink),
         twilio_row,
+        twilio_hours,
     )
     return _result(
         context,
@@ -354,6 +365,7 @@ def ingest_elevenlabs_conversations(
         # built inside the load: a setting out of range fails the run at once, unretried
         lambda window, sink: apis.elevenlabs(bulk=bulk).conversations_started_in(window, sink),
         to_row,
+        elevenlabs_hours,
     )
     return _result(
         context,

@@ -243,8 +243,10 @@ def test_every_dbt_asset_has_owners_and_every_check_says_what_it_guards():
 
 def test_the_elevenlabs_raw_checks_speak_of_elevenlabs():
     from simbiosia_pipeline.assets.raw_checks import raw_check_specs
+    from simbiosia_pipeline.warehouse.tables import ELEVENLABS_CONVERSATIONS, TWILIO_CALLS
 
-    for spec in raw_check_specs(["raw", "elevenlabs_conversations"]):
+    key = dg.AssetKey(["raw", "checked"])
+    for spec in raw_check_specs(key, ELEVENLABS_CONVERSATIONS):
         assert "Twilio" not in (spec.description or ""), spec.name
-    for spec in raw_check_specs(["raw", "twilio_calls"]):
+    for spec in raw_check_specs(key, TWILIO_CALLS):
         assert "ElevenLabs" not in (spec.description or ""), spec.name
