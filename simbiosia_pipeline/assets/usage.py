@@ -27,7 +27,12 @@ from simbiosia_pipeline.sources.usage import (
 from simbiosia_pipeline.warehouse.connection import WarehouseUnavailableError
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_schema
-from simbiosia_pipeline.warehouse.tables import ELEVENLABS_USAGE, TWILIO_USAGE_RECORDS
+from simbiosia_pipeline.warehouse.tables import (
+    ELEVENLABS_USAGE,
+    TWILIO_USAGE_RECORDS,
+    ElevenLabsUsageRow,
+    TwilioUsageRow,
+)
 from simbiosia_pipeline.warehouse.writer import RawTable, replace_window
 
 USAGE_GROUP = "provider_usage"
@@ -49,14 +54,14 @@ def _load_days(
     warehouse: WarehouseResource,
     table: RawTable,
     fetch: Callable[[date, date], UsageFetch],
-    to_row: Callable[[dict, datetime], tuple],
-) -> tuple[list[tuple], UsageFetch, int]:
+    to_row: Callable[[dict, datetime], TwilioUsageRow | ElevenLabsUsageRow],
+) -> tuple[list[TwilioUsageRow | ElevenLabsUsageRow], UsageFetch, int]:
     first, last = window_days(context)
     ingested_at = datetime.now(UTC)
     try:
         fetched = fetch(first, last)
         rows = [to_row(record, ingested_at) for record in fetched.records]
-        rows = [row for row in rows if first <= row[1] <= last]  # only the window's days
+        rows = [row for row in rows if first <= row.day <= last]  # only the window's days
         with warehouse.connect() as conn:
             ensure_raw_schema(conn)
             claim_source_mode(conn, apis.mode)
@@ -121,13 +126,13 @@ def twilio_usage_records(
         apis.twilio_usage().daily_records,
         twilio_usage_row,
     )
-    totals = {row[0]: row[7] for row in rows if row[3] == "totalprice"}
-    oldest_as_of = min((row[9] for row in rows if row[9] is not None), default=None)
+    totals = {row.record_key: row.price for row in rows if row.category == "totalprice"}
+    oldest_as_of = min((row.as_of for row in rows if row.as_of is not None), default=None)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(rows),
             "rows_replaced": replaced,
-            "days": len({row[1] for row in rows}),
+            "days": len({row.day for row in rows}),
             "totalprice": str(sum((t for t in totals.values() if t is not None), Decimal(0))),
             "oldest_as_of": oldest_as_of.isoformat() if oldest_as_of else "",
             **fetched.stats.as_metadata(),
@@ -155,7 +160,7 @@ def elevenlabs_usage(
         metadata={
             "dagster/row_count": len(rows),
             "rows_replaced": replaced,
-            "credits": str(sum((row[4] or Decimal(0) for row in rows), Decimal(0))),
+            "credits": str(sum((row.credits or Decimal(0) for row in rows), Decimal(0))),
             **fetched.stats.as_metadata(),
         }
     )

@@ -1,13 +1,17 @@
 """The raw tables' contract, one place per table: name, key, time column, columns in COPY order
 (what ``warehouse/sql/raw.sql`` creates), and what the in-step checks need of each table.
 
-The parsers (``sources/records.py``, ``sources/usage.py``) build rows in these columns' order;
-the writer replaces windows of these tables; ``assets/raw_checks.py`` picks and runs each table's
+Each table's row type (a ``namedtuple`` of its columns, in COPY order) is built here from the
+column tuple, so the order lives in one place: the parsers (``sources/records.py``,
+``sources/usage.py``) construct rows by column name, and a column added or moved cannot shift
+values. A row is still a tuple — what the writer hands ``COPY``, at the same speed —; the
+writer replaces windows of these tables; ``assets/raw_checks.py`` picks and runs each table's
 checks from its contract (``CheckedRawTable``), never from its name.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 
 from simbiosia_pipeline.sources.pending import CONVERSATION_PENDING_SQL, TWILIO_PENDING_SQL
@@ -74,6 +78,12 @@ ELEVENLABS_USAGE_COLUMNS = (
     "payload",
     "ingested_at",
 )
+
+# One row of each table, fields in COPY order: construct by keyword.
+TwilioCallRow = namedtuple("TwilioCallRow", TWILIO_COLUMNS)
+ConversationRow = namedtuple("ConversationRow", CONVERSATION_COLUMNS)
+TwilioUsageRow = namedtuple("TwilioUsageRow", TWILIO_USAGE_COLUMNS)
+ElevenLabsUsageRow = namedtuple("ElevenLabsUsageRow", ELEVENLABS_USAGE_COLUMNS)
 
 TWILIO_CALLS = CheckedRawTable(
     schema="raw",
