@@ -131,6 +131,11 @@ def conversation_row(
     analysis = charging.get("analysis")
     analysis_total = analysis.get("total") if isinstance(analysis, dict) else None
     analysis_total = analysis_total if isinstance(analysis_total, dict) else {}
+
+    def charge(field: str) -> Decimal | None:
+        """An amount of the charging block; a bad one is named by its path."""
+        return _decimal(charging.get(field), f"charging.{field}", what)
+
     return ConversationRow(
         conversation_id=conversation_id,
         agent_id=_required(detail, "agent_id", what),
@@ -144,16 +149,12 @@ def conversation_row(
         dev_discount=charging.get("dev_discount"),
         is_burst=charging.get("is_burst"),
         tier=charging.get("tier"),
-        llm_price=_decimal(charging.get("llm_price"), "charging.llm_price", what),
-        llm_charge=_decimal(charging.get("llm_charge"), "charging.llm_charge", what),
-        call_charge=_decimal(charging.get("call_charge"), "charging.call_charge", what),
-        free_minutes_consumed=_decimal(
-            charging.get("free_minutes_consumed"), "charging.free_minutes_consumed", what
-        ),
-        free_llm_dollars_consumed=_decimal(
-            charging.get("free_llm_dollars_consumed"), "charging.free_llm_dollars_consumed", what
-        ),
-        llm_usage=(_json(charging["llm_usage"]) if charging.get("llm_usage") is not None else None),
+        llm_price=charge("llm_price"),
+        llm_charge=charge("llm_charge"),
+        call_charge=charge("call_charge"),
+        free_minutes_consumed=charge("free_minutes_consumed"),
+        free_llm_dollars_consumed=charge("free_llm_dollars_consumed"),
+        llm_usage=_json(charging["llm_usage"]) if charging.get("llm_usage") is not None else None,
         phone_call_type=phone_call.get("type"),
         phone_number_id=phone_call.get("phone_number_id"),
         agent_number=phone_call.get("agent_number"),
@@ -166,11 +167,9 @@ def conversation_row(
         payload=_json(detail if store_transcripts else without_transcript(detail)),
         ingested_at=ingested_at,
         cost_fiat=_decimal(metadata.get("cost_fiat"), "metadata.cost_fiat", what),
-        platform_charge=_decimal(charging.get("platform_charge"), "charging.platform_charge", what),
-        platform_price=_decimal(charging.get("platform_price"), "charging.platform_price", what),
-        voice_surcharge_charge=_decimal(
-            charging.get("voice_surcharge_charge"), "charging.voice_surcharge_charge", what
-        ),
+        platform_charge=charge("platform_charge"),
+        platform_price=charge("platform_price"),
+        voice_surcharge_charge=charge("voice_surcharge_charge"),
         analysis_charge=_decimal(
             analysis_total.get("charge"), "charging.analysis.total.charge", what
         ),
