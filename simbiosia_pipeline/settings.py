@@ -99,6 +99,8 @@ class Settings:
     reconcile_pending_max_age: timedelta = timedelta(days=7)
     alert_email: AlertEmail | None = None  # None: no email alerts
     smtp_password_set: bool = False  # whether SIMBIOSIA_SMTP_PASSWORD is set (never its value)
+    # The first partition is the sandbox's history start (sandbox mode, no SIMBIOSIA_START_DATE).
+    starts_with_sandbox_history: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -107,13 +109,15 @@ class Settings:
         env = dict(os.environ if env is None else env)
         source = _enum(env, "SIMBIOSIA_SOURCE", SourceMode, SourceMode.SANDBOX)
         home = _path(env, "SIMBIOSIA_HOME", PROJECT_DIR / ".simbiosia").resolve()
+        sandbox_history = source is SourceMode.SANDBOX and not env.get("SIMBIOSIA_START_DATE")
         return cls(
             source=source,
             start_date=(
                 sandbox_start_date(home)
-                if source is SourceMode.SANDBOX and not env.get("SIMBIOSIA_START_DATE")
+                if sandbox_history
                 else _start_date(env, "SIMBIOSIA_START_DATE", LIVE_START_DATE)
             ),
+            starts_with_sandbox_history=sandbox_history,
             database_url=_database_url(env, "SIMBIOSIA_DATABASE_URL"),
             home=home,
             workspaces_file=_workspaces_file(env, "SIMBIOSIA_WORKSPACES_FILE", source),
