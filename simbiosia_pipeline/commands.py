@@ -314,12 +314,10 @@ def sandbox_history_start(days: int, now: datetime) -> date | None:
     """In sandbox mode without SIMBIOSIA_START_DATE: fix (once per SIMBIOSIA_HOME) and return
     the first day of the sandbox's history; None otherwise. Before any module reads the
     partitions, which start there."""
-    import os
-
-    from simbiosia_pipeline.settings import SourceMode, record_sandbox_start
+    from simbiosia_pipeline.settings import record_sandbox_start
 
     settings = Settings.from_env()
-    if settings.source is not SourceMode.SANDBOX or os.environ.get("SIMBIOSIA_START_DATE"):
+    if not settings.starts_with_sandbox_history:
         return None
     return record_sandbox_start(settings.home, now.date() - timedelta(days=days))
 

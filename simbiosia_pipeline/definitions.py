@@ -10,10 +10,11 @@ from __future__ import annotations
 import dagster as dg
 
 from simbiosia_pipeline.assets.directory import workspace_directory
-from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
+from simbiosia_pipeline.assets.raw import api_retry_policy, raw_assets
 from simbiosia_pipeline.assets.reconciliation import billing_days
-from simbiosia_pipeline.assets.usage import elevenlabs_usage, twilio_usage_records
+from simbiosia_pipeline.assets.usage import usage_assets
 from simbiosia_pipeline.automation.abandoned import abandoned_runs_sensor
+from simbiosia_pipeline.automation.alerts import AlertChannels
 from simbiosia_pipeline.automation.budgets import budget_alert_sensor
 from simbiosia_pipeline.automation.failure_alerts import (
     check_failure_alert_sensor,
@@ -37,6 +38,7 @@ from simbiosia_pipeline.automation.schedules import (
     reconciliation_schedule,
 )
 from simbiosia_pipeline.automation.settlement import settlement_sensor
+from simbiosia_pipeline.automation.status import schedule_status, sensor_status
 from simbiosia_pipeline.dbt.assets import cost_views, hourly_cost_models
 from simbiosia_pipeline.dbt.resources import dbt_resource
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
@@ -46,10 +48,9 @@ from simbiosia_pipeline.sources.resources import LiveApis, SourceApis
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
 
-def source_apis(settings: Settings | None = None) -> SourceApis:
+def source_apis(settings: Settings) -> SourceApis:
     """The real APIs or their double, for ``SIMBIOSIA_SOURCE`` (read when the code location
     loads). The simulator is imported in sandbox mode only: production never loads it."""
-    settings = settings or Settings.from_env()
     twilio_url, elevenlabs_url = settings.twilio_base_url, settings.elevenlabs_base_url
     if settings.source is SourceMode.LIVE:
         return LiveApis(
@@ -88,9 +89,13 @@ EXECUTOR = dg.multiprocess_executor.configured(
 # Read and checked once, when the code location loads (a bad value: it does not load, naming it);
 # runs and sensors receive the values as resources, shown in the UI's resource config.
 SETTINGS = Settings.from_env()
-RAW_ASSETS = [twilio_calls, elevenlabs_conversations]
+API_RETRY_POLICY = api_retry_policy(SETTINGS)
+RAW_ASSETS = twilio_calls, elevenlabs_conversations = raw_assets(API_RETRY_POLICY)
 # What the providers bill, per UTC day, and the reconciliation of those days with our sums.
-DAILY_ASSETS = [twilio_usage_records, elevenlabs_usage, billing_days]
+USAGE_ASSETS = twilio_usage_records, elevenlabs_usage = usage_assets(API_RETRY_POLICY)
+DAILY_ASSETS = [*USAGE_ASSETS, billing_days]
+SENSOR_STATUS = sensor_status(SETTINGS.automation_enabled)
+SCHEDULE_STATUS = schedule_status(SETTINGS.automation_enabled)
 HOURLY_JOB = hourly_pipeline_job(dg.AssetSelection.assets(*RAW_ASSETS, hourly_cost_models))
 DIRECTORY_JOB = directory_job(workspace_directory)
 RESTATE_JOB = restate_attribution_job(hourly_cost_models)
@@ -100,24 +105,25 @@ defs = dg.Definitions(
     assets=[*RAW_ASSETS, workspace_directory, hourly_cost_models, cost_views, *DAILY_ASSETS],
     jobs=[HOURLY_JOB, DIRECTORY_JOB, RESTATE_JOB, RECONCILIATION_JOB],
     schedules=[
-        hourly_schedule(HOURLY_JOB),
-        catch_up_schedule(HOURLY_JOB),
-        reconciliation_schedule(RECONCILIATION_JOB),
+        hourly_schedule(HOURLY_JOB, status=SCHEDULE_STATUS),
+        catch_up_schedule(HOURLY_JOB, status=SCHEDULE_STATUS),
+        reconciliation_schedule(RECONCILIATION_JOB, status=SCHEDULE_STATUS),
     ],
     sensors=[
-        settlement_sensor(HOURLY_JOB),
-        budget_alert_sensor(),
-        workspaces_file_sensor(DIRECTORY_JOB),
-        directory_restatement_sensor(RESTATE_JOB),
-        lookback_restatement_sensor(RESTATE_JOB),
-        run_failure_alert_sensor,
-        check_failure_alert_sensor,
-        freshness_sensor([asset.key for asset in RAW_ASSETS]),
-        abandoned_runs_sensor,
+        settlement_sensor(HOURLY_JOB, status=SENSOR_STATUS),
+        budget_alert_sensor(status=SENSOR_STATUS),
+        workspaces_file_sensor(DIRECTORY_JOB, status=SENSOR_STATUS),
+        directory_restatement_sensor(RESTATE_JOB, status=SENSOR_STATUS),
+        lookback_restatement_sensor(RESTATE_JOB, status=SENSOR_STATUS),
+        run_failure_alert_sensor(status=SENSOR_STATUS),
+        check_failure_alert_sensor(status=SENSOR_STATUS),
+        freshness_sensor([asset.key for asset in RAW_ASSETS], status=SENSOR_STATUS),
+        abandoned_runs_sensor(status=SENSOR_STATUS),
     ],
     resources={
         "apis": source_apis(SETTINGS),
         "settings": PipelineSettings.from_settings(SETTINGS),
+        "alerts": AlertChannels.from_settings(SETTINGS),
         "warehouse": WarehouseResource(),
         "dbt": dbt_resource(),
     },

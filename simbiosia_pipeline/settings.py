@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 import os
 import re
+import socket
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -36,6 +38,9 @@ SETTLE_MAX_AGE_RANGE = (timedelta(hours=1), timedelta(days=3660))  # up to ten y
 STEP_RETRY_DELAY_RANGE = (timedelta(0), timedelta(hours=1))
 RECONCILE_AGE_RANGE = (timedelta(0), timedelta(days=366))  # providers finalise within days
 CREDENTIAL_VARIABLES = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "ELEVENLABS_API_KEY")
+ALERT_WEBHOOK_VARIABLE = "SIMBIOSIA_ALERT_WEBHOOK_URL"  # a secret: whoever holds it may post
+SMTP_PASSWORD_VARIABLE = "SIMBIOSIA_SMTP_PASSWORD"  # noqa: S105 — a variable's name
+SMTP_SECURITY_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 _SHOWN_CHARACTERS = 60  # of a refused value, in its message (one line, whatever was given)
 
 
@@ -55,6 +60,19 @@ class ReconcileTolerance:
 
     absolute: Decimal = Decimal("0.01")
     relative: Decimal = Decimal("0.001")
+
+
+@dataclass(frozen=True)
+class AlertEmail:
+    """Where email alerts go and through which SMTP server (the password is a secret: not here,
+    the ``AlertChannels`` resource reads it as an ``EnvVar``)."""
+
+    to: tuple[str, ...]
+    sender: str
+    host: str
+    port: int
+    username: str | None
+    security: str  # starttls | ssl | none
 
 
 @dataclass(frozen=True)
@@ -79,6 +97,10 @@ class Settings:
     reconcile_tolerance: ReconcileTolerance = field(default_factory=lambda: ReconcileTolerance())
     reconcile_final_after: timedelta = timedelta(hours=96)
     reconcile_pending_max_age: timedelta = timedelta(days=7)
+    alert_email: AlertEmail | None = None  # None: no email alerts
+    smtp_password_set: bool = False  # whether SIMBIOSIA_SMTP_PASSWORD is set (never its value)
+    # The first partition is the sandbox's history start (sandbox mode, no SIMBIOSIA_START_DATE).
+    starts_with_sandbox_history: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -87,13 +109,15 @@ class Settings:
         env = dict(os.environ if env is None else env)
         source = _enum(env, "SIMBIOSIA_SOURCE", SourceMode, SourceMode.SANDBOX)
         home = _path(env, "SIMBIOSIA_HOME", PROJECT_DIR / ".simbiosia").resolve()
+        sandbox_history = source is SourceMode.SANDBOX and not env.get("SIMBIOSIA_START_DATE")
         return cls(
             source=source,
             start_date=(
                 sandbox_start_date(home)
-                if source is SourceMode.SANDBOX and not env.get("SIMBIOSIA_START_DATE")
+                if sandbox_history
                 else _start_date(env, "SIMBIOSIA_START_DATE", LIVE_START_DATE)
             ),
+            starts_with_sandbox_history=sandbox_history,
             database_url=_database_url(env, "SIMBIOSIA_DATABASE_URL"),
             home=home,
             workspaces_file=_workspaces_file(env, "SIMBIOSIA_WORKSPACES_FILE", source),
@@ -108,7 +132,7 @@ class Settings:
             elevenlabs_reserved_concurrency=_int(
                 env, "SIMBIOSIA_ELEVENLABS_RESERVED_CONCURRENCY", 2, CONCURRENCY_RANGE
             ),
-            alert_webhook_url=_http_url(env, "SIMBIOSIA_ALERT_WEBHOOK_URL", secret=True),
+            alert_webhook_url=_http_url(env, ALERT_WEBHOOK_VARIABLE, secret=True),
             step_retries=_int(env, "SIMBIOSIA_STEP_RETRIES", 3, STEP_RETRIES_RANGE),
             automation_enabled=_bool(env, "SIMBIOSIA_AUTOMATION", True),
             step_retry_delay_seconds=_duration(
@@ -126,6 +150,8 @@ class Settings:
                 timedelta(days=7),
                 RECONCILE_AGE_RANGE,
             ),
+            alert_email=alert_email(env),
+            smtp_password_set=bool(env.get(SMTP_PASSWORD_VARIABLE)),
         )
 
     @property
@@ -153,6 +179,38 @@ def check_credentials(source: SourceMode, env: dict[str, str] | None = None) -> 
                 f"{name} holds whitespace or a control character (a trailing newline?): "
                 "set it to the credential alone"
             )
+
+
+def secret_values(names: Iterable[str]) -> dict[str, str]:
+    """The values of the secret variables ``names`` that are set: for removing them from texts
+    (alerts, logs), never for use — resources read their secrets as ``dagster.EnvVar``."""
+    return {name: os.environ[name] for name in names if os.environ.get(name)}
+
+
+def alert_email(env: dict[str, str]) -> AlertEmail | None:
+    """None when ``SIMBIOSIA_ALERT_EMAIL_TO`` is unset (no email alerts)."""
+    to = tuple(
+        a.strip() for a in (env.get("SIMBIOSIA_ALERT_EMAIL_TO") or "").split(",") if a.strip()
+    )
+    if not to:
+        return None
+    security = (env.get("SIMBIOSIA_SMTP_SECURITY") or "starttls").strip().lower()
+    if security not in SMTP_SECURITY_PORTS:
+        raise ConfigurationError(
+            f"SIMBIOSIA_SMTP_SECURITY={_shown(security)} is not one of: "
+            + ", ".join(SMTP_SECURITY_PORTS)
+        )
+    port = env.get("SIMBIOSIA_SMTP_PORT") or str(SMTP_SECURITY_PORTS[security])
+    if not port.isdigit():
+        raise ConfigurationError(f"SIMBIOSIA_SMTP_PORT={_shown(port)} is not a port number")
+    return AlertEmail(
+        to=to,
+        sender=env.get("SIMBIOSIA_ALERT_EMAIL_FROM") or f"simbiosia-alerts@{socket.getfqdn()}",
+        host=env.get("SIMBIOSIA_SMTP_HOST") or "localhost",
+        port=int(port),
+        username=env.get("SIMBIOSIA_SMTP_USER") or None,
+        security=security,
+    )
 
 
 def _shown(raw: str) -> str:

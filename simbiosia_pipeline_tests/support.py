@@ -11,8 +11,9 @@ import dagster as dg
 import httpx
 from psycopg.types.json import set_json_loads
 
-from simbiosia_pipeline.assets.raw import BULK_TAG, elevenlabs_conversations, twilio_calls
+from simbiosia_pipeline.assets.raw import BULK_TAG
 from simbiosia_pipeline.dbt.resources import dbt_resource
+from simbiosia_pipeline.definitions import elevenlabs_conversations, twilio_calls
 from simbiosia_pipeline.partitions import hour_range_tags
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE

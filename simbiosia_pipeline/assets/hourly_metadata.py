@@ -25,21 +25,20 @@ import psycopg
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
 from simbiosia_pipeline.sources.windows import Window
 from simbiosia_pipeline.warehouse.tables import ELEVENLABS_CONVERSATIONS, TWILIO_CALLS
-from simbiosia_pipeline.warehouse.writer import RawTable
 
-_TWILIO = """
+_TWILIO = f"""
 SELECT date_trunc('hour', event_time, 'UTC') AS hour, price_unit, count(*),
-       count(*) FILTER (WHERE raw.twilio_cost_pending(status, price)),
+       count(*) FILTER (WHERE {TWILIO_CALLS.pending}),
        sum(abs(price))
   FROM raw.twilio_calls
  WHERE event_time >= %(start)s AND event_time < %(end)s
  GROUP BY 1, 2
 """
 
-_ELEVENLABS = """
+_ELEVENLABS = f"""
 SELECT date_trunc('hour', start_time, 'UTC') AS hour, count(*),
-       count(*) FILTER (WHERE raw.elevenlabs_cost_pending(status)),
-       count(*) FILTER (WHERE cost IS NULL AND NOT raw.elevenlabs_cost_pending(status)),
+       count(*) FILTER (WHERE {ELEVENLABS_CONVERSATIONS.pending}),
+       count(*) FILTER (WHERE {ELEVENLABS_CONVERSATIONS.final_without_cost}),
        coalesce(sum(cost), 0)
   FROM raw.elevenlabs_conversations
  WHERE start_time >= %(start)s AND start_time < %(end)s
@@ -97,17 +96,15 @@ def _elevenlabs_metadata(
     }
 
 
-HOURLY_METADATA: dict[str, Callable[[psycopg.Connection, Window], dict[datetime, dict]]] = {
-    TWILIO_CALLS.lock_name: twilio_hours,
-    ELEVENLABS_CONVERSATIONS.lock_name: elevenlabs_hours,
-}
+# What a raw asset reads back per hour: ``twilio_hours`` or ``elevenlabs_hours``.
+HoursMetadata = Callable[[psycopg.Connection, Window], dict[datetime, dict]]
 
 
 def metadata_by_partition(
-    conn: psycopg.Connection, table: RawTable, window: Window
+    conn: psycopg.Connection, hours_metadata: HoursMetadata, window: Window
 ) -> dict[str, dict]:
-    """Each hour's metadata by its partition key."""
-    per_hour = HOURLY_METADATA[table.lock_name](conn, window)
+    """Each hour's metadata (``hours_metadata``'s) by its partition key."""
+    per_hour = hours_metadata(conn, window)
     return {hour.strftime(PARTITION_KEY_FORMAT): metadata for hour, metadata in per_hour.items()}
 
 

@@ -18,7 +18,12 @@ from decimal import Decimal
 
 import dagster as dg
 
-from simbiosia_pipeline.assets.hourly_metadata import metadata_by_partition
+from simbiosia_pipeline.assets.hourly_metadata import (
+    HoursMetadata,
+    elevenlabs_hours,
+    metadata_by_partition,
+    twilio_hours,
+)
 from simbiosia_pipeline.assets.raw_checks import evaluate_raw_checks, raw_check_specs
 from simbiosia_pipeline.automation.freshness import freshness_check_spec, freshness_result
 from simbiosia_pipeline.partitions import HOURLY
@@ -41,7 +46,11 @@ from simbiosia_pipeline.warehouse.connection import WarehouseUnavailableError
 from simbiosia_pipeline.warehouse.loaded_hours import mark_hours_loaded
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_schema
-from simbiosia_pipeline.warehouse.tables import ELEVENLABS_CONVERSATIONS, TWILIO_CALLS
+from simbiosia_pipeline.warehouse.tables import (
+    ELEVENLABS_CONVERSATIONS,
+    TWILIO_CALLS,
+    CheckedRawTable,
+)
 from simbiosia_pipeline.warehouse.writer import Holding, RawTable, WindowWriter
 
 # How many records a write added to its table. New Twilio calls can change the attribution of
@@ -55,16 +64,6 @@ HOURS_CHANGED = "hours_changed"
 # JSON entry: numbers of the whole window must not read as an hour's.
 WINDOW_FIGURES = "window_figures"
 
-# Transient trouble that escapes the HTTP layer's own retries (an API down for minutes, the
-# warehouse restarting) gets a few more tries, spaced out, before the run fails. Permanent
-# errors (bad credentials, a record that cannot be parsed) are raised as non-retryable.
-_SETTINGS = Settings.from_env()
-API_RETRY_POLICY = dg.RetryPolicy(
-    max_retries=_SETTINGS.step_retries,
-    delay=_SETTINGS.step_retry_delay_seconds,
-    backoff=dg.Backoff.EXPONENTIAL,
-    jitter=dg.Jitter.PLUS_MINUS,
-)
 # One run per backfill, however long: the assets stream the range in bounded memory, and
 # `dagster asset materialize --partition-range` requires single-run assets.
 RANGE_IN_ONE_RUN = dg.BackfillPolicy.single_run()
@@ -73,6 +72,19 @@ BULK_TAG = "simbiosia/bulk"
 # Permanent: bad credentials, a record that cannot be parsed, a setting out of range, an answer
 # of the wrong shape, too large or redirected (retrying gets the same answer).
 PERMANENT_ERRORS = (*PERMANENT_SOURCE_ERRORS, ConfigurationError)
+
+
+def api_retry_policy(settings: Settings) -> dg.RetryPolicy:
+    """Transient trouble that escapes the HTTP layer's own retries (an API down for minutes, the
+    warehouse restarting) gets a few more tries, spaced out, before the run fails. Permanent
+    errors (bad credentials, a record that cannot be parsed) are raised as non-retryable.
+    A definition-time value: ``definitions.py`` passes the settings it read."""
+    return dg.RetryPolicy(
+        max_retries=settings.step_retries,
+        delay=settings.step_retry_delay_seconds,
+        backoff=dg.Backoff.EXPONENTIAL,
+        jitter=dg.Jitter.PLUS_MINUS,
+    )
 
 
 @dataclass
@@ -163,9 +175,10 @@ def _load_window(
     apis: SourceApis,
     warehouse: WarehouseResource,
     settings: PipelineSettings,
-    table: RawTable,
+    table: CheckedRawTable,
     fetch: Callable[[Window, Callable[[list[dict]], None], dict], object],
     to_row: Callable[[dict, datetime], tuple],
+    hours_metadata: HoursMetadata,
     holding: Holding | None = None,
 ) -> Load:
     """``fetch(window, sink, held)`` hands the window's records to ``sink``; with a ``holding``,
@@ -185,7 +198,7 @@ def _load_window(
                     writer.drop_unkept()
                 # the same transaction: the hours' mark and figures are the rows committed
                 mark_hours_loaded(conn, table, window.start, window.end)
-                hours = metadata_by_partition(conn, table, window)
+                hours = metadata_by_partition(conn, hours_metadata, window)
             now = datetime.now(UTC)
             checks = evaluate_raw_checks(conn, table, window, now - settings.settle_max_age)
         checks.append(freshness_result(context, window, now))
@@ -271,24 +284,38 @@ def _totals(hours: dict[str, dict]) -> dict:
     return totals
 
 
-def raw_asset(name: str, api: str):
+def raw_assets(retry_policy: dg.RetryPolicy) -> list[dg.AssetsDefinition]:
+    """``raw/twilio_calls`` and ``raw/elevenlabs_conversations``, with the step retries given."""
+    return [
+        raw_asset(TWILIO_CALLS, "twilio", retry_policy)(ingest_twilio_calls),
+        raw_asset(ELEVENLABS_CONVERSATIONS, "elevenlabs", retry_policy)(
+            ingest_elevenlabs_conversations
+        ),
+    ]
+
+
+def raw_asset_key(table: RawTable) -> dg.AssetKey:
+    """A raw table's asset: ``raw/<table>``."""
+    return dg.AssetKey([table.schema, table.name])
+
+
+def raw_asset(table: CheckedRawTable, api: str, retry_policy: dg.RetryPolicy):
     """The decorator both raw assets share: hourly, one run per range, the API's pool."""
-    key = dg.AssetKey(["raw", name])
+    asset_key = raw_asset_key(table)
     return dg.asset(
-        key=key,
+        key=asset_key,
         group_name="raw",
         partitions_def=HOURLY,
         backfill_policy=RANGE_IN_ONE_RUN,
-        retry_policy=API_RETRY_POLICY,
+        retry_policy=retry_policy,
         pool=f"{api}_api",
         kinds={api, "postgres"},
-        check_specs=[*raw_check_specs(list(key.path)), freshness_check_spec(key)],
+        check_specs=[*raw_check_specs(asset_key, table), freshness_check_spec(asset_key)],
         owners=["team:data-engineering"],
     )
 
 
-@raw_asset("twilio_calls", api="twilio")
-def twilio_calls(
+def ingest_twilio_calls(
     context: dg.AssetExecutionContext,
     apis: SourceApis,
     warehouse: WarehouseResource,
@@ -313,6 +340,7 @@ def twilio_calls(
         TWILIO_CALLS,
         lambda window, sink, held: apis.twilio().calls_started_in(window, sink),
         twilio_row,
+        twilio_hours,
     )
     return _result(
         context,
@@ -324,8 +352,7 @@ def twilio_calls(
     )
 
 
-@raw_asset("elevenlabs_conversations", api="elevenlabs")
-def elevenlabs_conversations(
+def ingest_elevenlabs_conversations(
     context: dg.AssetExecutionContext,
     apis: SourceApis,
     warehouse: WarehouseResource,
@@ -367,6 +394,7 @@ def elevenlabs_conversations(
             window, sink, is_current=listed_as_stored(held)
         ),
         to_row,
+        elevenlabs_hours,
         holding,
     )
     return _result(

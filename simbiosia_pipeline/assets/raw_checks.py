@@ -4,9 +4,13 @@ They run inside the raw asset: they see exactly the window just written, and cos
 their own (a step is a process and a second or more of a run). The window checks are blocking:
 when one fails, the snapshots of that run are not rebuilt from the bad load. The settlement-age
 check looks at the whole table and only warns: it is for a person, not a reason to stop. The
-currency check (Twilio) fails without blocking: calls priced in a currency the workspaces file
-gives no USD rate for are stored and counted (``twilio_snapshots.unconverted_calls``) but left out
-of the USD totals, and the check says which currency and how to add its rate.
+currency check (tables whose amounts carry their currency: Twilio's) fails without blocking:
+calls priced in a currency the workspaces file gives no USD rate for are stored and counted
+(``twilio_snapshots.unconverted_calls``) but left out of the USD totals, and the check says which
+currency and how to add its rate.
+
+Which checks a table gets, and the predicates they run, are the table's contract
+(``warehouse/tables.py``): nothing here knows a table by its name.
 """
 
 from __future__ import annotations
@@ -17,9 +21,8 @@ import dagster as dg
 import psycopg
 from psycopg import sql
 
-from simbiosia_pipeline.sources.pending import CONVERSATION_PENDING_SQL
 from simbiosia_pipeline.sources.windows import Window
-from simbiosia_pipeline.warehouse.writer import RawTable
+from simbiosia_pipeline.warehouse.tables import CheckedRawTable
 
 UNIQUE_IDS = "unique_ids"
 AMOUNT_SIGNS = "amounts_have_the_expected_sign"
@@ -27,60 +30,48 @@ SETTLED_IN_TIME = "no_unsettled_record_beyond_max_age"
 CONVERTIBLE_TO_USD = "prices_convertible_to_usd"
 FINAL_HAS_COST = "final_conversations_have_a_cost"
 
-# What the amount-sign check guards, in each provider's own terms.
-AMOUNT_SIGN_RULES = {
-    "twilio_calls": "Every price is ≤ 0: Twilio reports charges as negative prices.",
-    "elevenlabs_conversations": (
-        "Every amount (cost, charges, prices, consumed free minutes and LLM dollars, voice "
-        "surcharge, analysis) is ≥ 0: ElevenLabs reports credits and USD as positive numbers."
-    ),
-}
-# A conversation that is final (done/failed) but carries no cost: its snapshots would count it
-# as free. Stored as served (it is what the API says), flagged for a person.
-_FINAL_WITHOUT_COST = f"NOT ({CONVERSATION_PENDING_SQL}) AND cost IS NULL"
 
-
-def raw_check_specs(asset_key: list[str]) -> list[dg.AssetCheckSpec]:
-    specific = {
-        "twilio_calls": [
+def raw_check_specs(asset_key: dg.AssetKey, table: CheckedRawTable) -> list[dg.AssetCheckSpec]:
+    """The checks of ``table``'s asset: the table-specific ones its contract asks for, then the
+    three every raw table gets."""
+    specific = []
+    if table.prices is not None:
+        specific.append(
             dg.AssetCheckSpec(
                 CONVERTIBLE_TO_USD,
-                asset=dg.AssetKey(asset_key),
+                asset=asset_key,
                 description=(
                     "Every price of the window is in USD or in a currency the workspaces file "
                     "gives a USD rate for (pricing.usd_per_currency_unit); others are left out "
                     "of USD totals."
                 ),
             )
-        ],
-        "elevenlabs_conversations": [
+        )
+    if table.final_without_cost is not None:
+        specific.append(
             dg.AssetCheckSpec(
                 FINAL_HAS_COST,
-                asset=dg.AssetKey(asset_key),
+                asset=asset_key,
                 description=(
                     "Every done/failed conversation of the window carries its cost; one without "
                     "(cost null) would count as free in the snapshots, so it is flagged."
                 ),
             )
-        ],
-    }
+        )
     return [
-        *specific.get(asset_key[-1], []),
+        *specific,
         dg.AssetCheckSpec(
             UNIQUE_IDS,
-            asset=dg.AssetKey(asset_key),
+            asset=asset_key,
             blocking=True,
             description="Each source record is stored once.",
         ),
         dg.AssetCheckSpec(
-            AMOUNT_SIGNS,
-            asset=dg.AssetKey(asset_key),
-            blocking=True,
-            description=AMOUNT_SIGN_RULES[asset_key[-1]],
+            AMOUNT_SIGNS, asset=asset_key, blocking=True, description=table.sign_rule
         ),
         dg.AssetCheckSpec(
             SETTLED_IN_TIME,
-            asset=dg.AssetKey(asset_key),
+            asset=asset_key,
             description=(
                 "No record still waiting for its final cost after SIMBIOSIA_SETTLE_MAX_AGE; those "
                 "are left for a person (settlement stops re-fetching them)."
@@ -90,7 +81,7 @@ def raw_check_specs(asset_key: list[str]) -> list[dg.AssetCheckSpec]:
 
 
 def evaluate_raw_checks(
-    conn: psycopg.Connection, table: RawTable, window: Window, settled_by: datetime
+    conn: psycopg.Connection, table: CheckedRawTable, window: Window, settled_by: datetime
 ) -> list[dg.AssetCheckResult]:
     """The window's checks, and the table's records older than ``settled_by`` still unsettled."""
     in_window = sql.SQL("{col} >= %(start)s AND {col} < %(end)s").format(
@@ -121,28 +112,11 @@ def evaluate_raw_checks(
         ),
         {"cutoff": settled_by},
     ).fetchone()
-    results = [unconverted_currencies_check(conn, window)] if table.name == "twilio_calls" else []
-    if table.name == "elevenlabs_conversations":
-        without_cost = conn.execute(
-            sql.SQL(
-                "SELECT count(*), array_agg(conversation_id ORDER BY conversation_id)"
-                " FROM {table} WHERE {window} AND ({violation})"
-            ).format(
-                table=table.qualified, window=in_window, violation=sql.SQL(_FINAL_WITHOUT_COST)
-            ),
-            params,
-        ).fetchone()
-        results.append(
-            dg.AssetCheckResult(
-                check_name=FINAL_HAS_COST,
-                passed=without_cost[0] == 0,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={
-                    "conversations": without_cost[0],
-                    "examples": ", ".join((without_cost[1] or [])[:10]),
-                },
-            )
-        )
+    results = []
+    if table.prices is not None:
+        results.append(unconverted_currencies_check(conn, table, window))
+    if table.final_without_cost is not None:
+        results.append(final_without_cost_check(conn, table, in_window, params))
     return [
         *results,
         dg.AssetCheckResult(
@@ -160,14 +134,39 @@ def evaluate_raw_checks(
     ]
 
 
-# Priced calls of the window, by currency other than USD; `{no_rate}` narrows them to those
-# without a USD rate in force at their start.
+def final_without_cost_check(
+    conn: psycopg.Connection, table: CheckedRawTable, in_window: sql.Composable, params: dict
+) -> dg.AssetCheckResult:
+    """Warns, with examples, of the window's final records that carry no cost: stored as
+    served (it is what the API says), flagged for a person."""
+    count, examples = conn.execute(
+        sql.SQL(
+            "SELECT count(*), array_agg({key} ORDER BY {key})"
+            " FROM {table} WHERE {window} AND ({violation})"
+        ).format(
+            key=sql.Identifier(table.key),
+            table=table.qualified,
+            window=in_window,
+            violation=sql.SQL(table.final_without_cost),
+        ),
+        params,
+    ).fetchone()
+    return dg.AssetCheckResult(
+        check_name=FINAL_HAS_COST,
+        passed=count == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"conversations": count, "examples": ", ".join((examples or [])[:10])},
+    )
+
+
+# Priced records of the window, by currency other than USD; `{no_rate}` narrows them to those
+# without a USD rate in force at their time.
 _UNCONVERTED_SQL = """
-SELECT coalesce(upper(calls.price_unit), '(none)') AS currency, count(*), min(calls.event_time)
-  FROM raw.twilio_calls AS calls
- WHERE calls.event_time >= %(start)s AND calls.event_time < %(end)s
-   AND calls.price IS NOT NULL
-   AND upper(coalesce(calls.price_unit, '')) <> 'USD'
+SELECT coalesce(upper(priced.{unit}), '(none)') AS currency, count(*), min(priced.{time})
+  FROM {table} AS priced
+ WHERE priced.{time} >= %(start)s AND priced.{time} < %(end)s
+   AND priced.{amount} IS NOT NULL
+   AND upper(coalesce(priced.{unit}, '')) <> 'USD'
    {no_rate}
  GROUP BY 1
  ORDER BY 1
@@ -175,17 +174,26 @@ SELECT coalesce(upper(calls.price_unit), '(none)') AS currency, count(*), min(ca
 _NO_RATE = """
    AND NOT EXISTS (
         SELECT FROM public.currency_rates AS rate
-         WHERE rate.currency = upper(calls.price_unit)
-           AND rate.valid_from <= calls.event_time
-           AND (rate.valid_to IS NULL OR calls.event_time < rate.valid_to))
+         WHERE rate.currency = upper(priced.{unit})
+           AND rate.valid_from <= priced.{time}
+           AND (rate.valid_to IS NULL OR priced.{time} < rate.valid_to))
 """
 
 
-def unconverted_currencies_check(conn: psycopg.Connection, window: Window) -> dg.AssetCheckResult:
+def unconverted_currencies_check(
+    conn: psycopg.Connection, table: CheckedRawTable, window: Window
+) -> dg.AssetCheckResult:
     """Fails naming each currency of the window without a USD rate, and how to add one."""
+    names = {
+        "table": table.qualified,
+        "time": sql.Identifier(table.time_column),
+        "amount": sql.Identifier(table.prices.amount),
+        "unit": sql.Identifier(table.prices.unit),
+    }
     # Before the first directory load there is no rate table, hence no rate for any currency.
     have_rates = conn.execute("SELECT to_regclass('public.currency_rates')").fetchone()[0]
-    query = _UNCONVERTED_SQL.format(no_rate=_NO_RATE if have_rates else "")
+    no_rate = sql.SQL(_NO_RATE).format(**names) if have_rates else sql.SQL("")
+    query = sql.SQL(_UNCONVERTED_SQL).format(no_rate=no_rate, **names)
     rows = conn.execute(query, {"start": window.start, "end": window.end}).fetchall()
     problems = [unconverted_message(currency, calls, first) for currency, calls, first in rows]
     return dg.AssetCheckResult(

@@ -20,11 +20,13 @@ from decimal import Decimal
 import dagster as dg
 import psycopg
 
-from simbiosia_pipeline.assets.usage import USAGE_GROUP, elevenlabs_usage, twilio_usage_records
+from simbiosia_pipeline.assets.raw import raw_asset_key
+from simbiosia_pipeline.assets.usage import USAGE_GROUP
 from simbiosia_pipeline.assets.usage import window_days as usage_window_days
 from simbiosia_pipeline.partitions import DAILY
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
+from simbiosia_pipeline.warehouse.tables import ELEVENLABS_USAGE, TWILIO_USAGE_RECORDS
 
 RECONCILIATION_KEY = dg.AssetKey(["reconciliation", "billing_days"])
 VIEW_KEY = dg.AssetKey(["public", "billing_reconciliation"])
@@ -155,7 +157,7 @@ def _describe(mismatches: list[ReconciledRow]) -> str:
     group_name=USAGE_GROUP,
     partitions_def=DAILY,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[twilio_usage_records, elevenlabs_usage, VIEW_KEY],
+    deps=[raw_asset_key(TWILIO_USAGE_RECORDS), raw_asset_key(ELEVENLABS_USAGE), VIEW_KEY],
     kinds={"postgres"},
     owners=["team:data-engineering"],
     check_specs=[

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import dagster as dg
 
-from simbiosia_pipeline.assets.raw import API_RETRY_POLICY, PERMANENT_ERRORS, RANGE_IN_ONE_RUN
+from simbiosia_pipeline.assets.raw import PERMANENT_ERRORS, RANGE_IN_ONE_RUN, raw_asset_key
 from simbiosia_pipeline.partitions import DAILY
 from simbiosia_pipeline.sources.resources import SourceApis
 from simbiosia_pipeline.sources.usage import (
@@ -27,7 +27,12 @@ from simbiosia_pipeline.sources.usage import (
 from simbiosia_pipeline.warehouse.connection import WarehouseUnavailableError
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_schema
-from simbiosia_pipeline.warehouse.tables import ELEVENLABS_USAGE, TWILIO_USAGE_RECORDS
+from simbiosia_pipeline.warehouse.tables import (
+    ELEVENLABS_USAGE,
+    TWILIO_USAGE_RECORDS,
+    ElevenLabsUsageRow,
+    TwilioUsageRow,
+)
 from simbiosia_pipeline.warehouse.writer import RawTable, replace_window
 
 USAGE_GROUP = "provider_usage"
@@ -49,14 +54,14 @@ def _load_days(
     warehouse: WarehouseResource,
     table: RawTable,
     fetch: Callable[[date, date], UsageFetch],
-    to_row: Callable[[dict, datetime], tuple],
-) -> tuple[list[tuple], UsageFetch, int]:
+    to_row: Callable[[dict, datetime], TwilioUsageRow | ElevenLabsUsageRow],
+) -> tuple[list[TwilioUsageRow | ElevenLabsUsageRow], UsageFetch, int]:
     first, last = window_days(context)
     ingested_at = datetime.now(UTC)
     try:
         fetched = fetch(first, last)
         rows = [to_row(record, ingested_at) for record in fetched.records]
-        rows = [row for row in rows if first <= row[1] <= last]  # only the window's days
+        rows = [row for row in rows if first <= row.day <= last]  # only the window's days
         with warehouse.connect() as conn:
             ensure_raw_schema(conn)
             claim_source_mode(conn, apis.mode)
@@ -71,13 +76,31 @@ def _load_days(
     return rows, fetched, writer.deleted
 
 
-def usage_asset(name: str, api: str, description_of_key: str):
+def usage_assets(retry_policy: dg.RetryPolicy) -> list[dg.AssetsDefinition]:
+    """``raw/twilio_usage_records`` and ``raw/elevenlabs_usage``, with the step retries given."""
+    return [
+        usage_asset(
+            TWILIO_USAGE_RECORDS,
+            "twilio",
+            retry_policy,
+            "Twilio's Usage Records per UTC day and category: what Twilio bills.",
+        )(twilio_usage_records),
+        usage_asset(
+            ELEVENLABS_USAGE,
+            "elevenlabs",
+            retry_policy,
+            "ElevenLabs' credits (and fiat) per UTC day and product: what it bills.",
+        )(elevenlabs_usage),
+    ]
+
+
+def usage_asset(table: RawTable, api: str, retry_policy: dg.RetryPolicy, description_of_key: str):
     return dg.asset(
-        key=["raw", name],
+        key=raw_asset_key(table),
         group_name=USAGE_GROUP,
         partitions_def=DAILY,
         backfill_policy=RANGE_IN_ONE_RUN,
-        retry_policy=API_RETRY_POLICY,
+        retry_policy=retry_policy,
         pool=f"{api}_api",
         kinds={api, "postgres"},
         owners=["team:data-engineering"],
@@ -85,11 +108,6 @@ def usage_asset(name: str, api: str, description_of_key: str):
     )
 
 
-@usage_asset(
-    "twilio_usage_records",
-    api="twilio",
-    description_of_key="Twilio's Usage Records per UTC day and category: what Twilio bills.",
-)
 def twilio_usage_records(
     context: dg.AssetExecutionContext, apis: SourceApis, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
@@ -108,13 +126,13 @@ def twilio_usage_records(
         apis.twilio_usage().daily_records,
         twilio_usage_row,
     )
-    totals = {row[0]: row[7] for row in rows if row[3] == "totalprice"}
-    oldest_as_of = min((row[9] for row in rows if row[9] is not None), default=None)
+    totals = {row.record_key: row.price for row in rows if row.category == "totalprice"}
+    oldest_as_of = min((row.as_of for row in rows if row.as_of is not None), default=None)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(rows),
             "rows_replaced": replaced,
-            "days": len({row[1] for row in rows}),
+            "days": len({row.day for row in rows}),
             "totalprice": str(sum((t for t in totals.values() if t is not None), Decimal(0))),
             "oldest_as_of": oldest_as_of.isoformat() if oldest_as_of else "",
             **fetched.stats.as_metadata(),
@@ -122,11 +140,6 @@ def twilio_usage_records(
     )
 
 
-@usage_asset(
-    "elevenlabs_usage",
-    api="elevenlabs",
-    description_of_key="ElevenLabs' credits (and fiat) per UTC day and product: what it bills.",
-)
 def elevenlabs_usage(
     context: dg.AssetExecutionContext, apis: SourceApis, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
@@ -147,7 +160,7 @@ def elevenlabs_usage(
         metadata={
             "dagster/row_count": len(rows),
             "rows_replaced": replaced,
-            "credits": str(sum((row[4] or Decimal(0) for row in rows), Decimal(0))),
+            "credits": str(sum((row.credits or Decimal(0) for row in rows), Decimal(0))),
             **fetched.stats.as_metadata(),
         }
     )

@@ -12,19 +12,23 @@ from __future__ import annotations
 import dagster as dg
 
 from simbiosia_pipeline.abandoned_runs import release_abandoned_runs
-from simbiosia_pipeline.automation.alerts import send_alert
-from simbiosia_pipeline.automation.status import default_sensor_status
+from simbiosia_pipeline.automation.alerts import AlertChannels
 
 
-@dg.sensor(
-    name="abandoned_runs_sensor",
-    minimum_interval_seconds=60,
-    default_status=default_sensor_status(),
-    description="Fail the CLI runs whose process is gone (kill -9) and free their pool slots.",
-)
-def abandoned_runs_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
-    released = release_abandoned_runs(context.instance)
-    for entry in released:
-        context.log.warning(f"released {entry.describe()}")
-        send_alert(f"Run released: {entry.run_id[:8]}", entry.describe())
-    return dg.SkipReason(f"{len(released)} run(s) released")
+def abandoned_runs_sensor(
+    status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
+) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="abandoned_runs_sensor",
+        minimum_interval_seconds=60,
+        default_status=status,
+        description="Fail the CLI runs whose process is gone (kill -9) and free their pool slots.",
+    )
+    def _release(context: dg.SensorEvaluationContext, alerts: AlertChannels) -> dg.SkipReason:
+        released = release_abandoned_runs(context.instance)
+        for entry in released:
+            context.log.warning(f"released {entry.describe()}")
+            alerts.send(f"Run released: {entry.run_id[:8]}", entry.describe())
+        return dg.SkipReason(f"{len(released)} run(s) released")
+
+    return _release

@@ -1,6 +1,10 @@
 """Alerts for people: a Slack-compatible webhook (``SIMBIOSIA_ALERT_WEBHOOK_URL``) and/or email
 (``SIMBIOSIA_ALERT_EMAIL_TO`` through the SMTP server of ``SIMBIOSIA_SMTP_*``), always logged.
 
+Where alerts go is the ``AlertChannels`` resource (key ``alerts``), shown in the UI's resource
+config; its secrets (the webhook URL, the SMTP password) are ``EnvVar`` fields, so the UI shows
+their variable names, never their values.
+
 An alert never carries a secret: every text is passed through ``scrub`` which removes the
 values of the credential variables — the passwords inside the database URLs, in whatever form
 they are written, and the webhook URL itself (whoever holds it may post) — whatever produced
@@ -10,15 +14,20 @@ the text (an exception, a log line). A webhook that fails says so without its UR
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
-import socket
-from dataclasses import dataclass
 from email.message import EmailMessage
 
+import dagster as dg
 import httpx
+from pydantic import Field
 
-from simbiosia_pipeline.settings import ConfigurationError, Settings
+from simbiosia_pipeline.settings import (
+    ALERT_WEBHOOK_VARIABLE,
+    SMTP_PASSWORD_VARIABLE,
+    AlertEmail,
+    Settings,
+    secret_values,
+)
 from simbiosia_pipeline.warehouse.address import passwords_of
 
 log = logging.getLogger("simbiosia.alerts")
@@ -39,7 +48,6 @@ ADDRESS_VARIABLES = (
     "DAGSTER_PG_URL",
     "SIMBIOSIA_BACKOFFICE_DATABASE_URL",
 )
-SMTP_SECURITY_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 MAX_TEXT = 3000  # Slack truncates long messages; keep the head, which says what happened
 
 
@@ -49,12 +57,11 @@ class AlertDeliveryError(RuntimeError):
 
 def scrub(text: str) -> str:
     """``text`` with the value of every credential variable replaced by its name."""
-    for name in SECRET_VARIABLES:
-        value = os.environ.get(name)
-        if value and len(value) >= 6:
+    for name, value in secret_values(SECRET_VARIABLES).items():
+        if len(value) >= 6:
             text = text.replace(value, f"<{name}>")
-    for name in ADDRESS_VARIABLES:
-        for password in passwords_of(os.environ.get(name)):
+    for name, address in secret_values(ADDRESS_VARIABLES).items():
+        for password in passwords_of(address):
             text = text.replace(password, f"<{name} password>")
     return text
 
@@ -72,69 +79,76 @@ class _ScrubSecrets(logging.Filter):
 logging.getLogger("httpx").addFilter(_ScrubSecrets())
 
 
-@dataclass(frozen=True)
-class EmailSettings:
-    """Where email alerts go and through which SMTP server. The password is not kept here: it is
-    read from ``SIMBIOSIA_SMTP_PASSWORD`` when a message is sent."""
+class AlertChannels(dg.ConfigurableResource):
+    """Where alerts go, besides the log (variables: README "Configuration")."""
 
-    to: tuple[str, ...]
-    sender: str
-    host: str
-    port: int
-    username: str | None
-    security: str  # starttls | ssl | none
+    webhook_url: str | None = None  # SIMBIOSIA_ALERT_WEBHOOK_URL, an EnvVar (a secret)
+    email_to: list[str] = Field(default_factory=list)  # SIMBIOSIA_ALERT_EMAIL_TO; empty: no email
+    email_from: str = ""  # SIMBIOSIA_ALERT_EMAIL_FROM
+    smtp_host: str = "localhost"  # SIMBIOSIA_SMTP_HOST
+    smtp_port: int = 0  # SIMBIOSIA_SMTP_PORT
+    smtp_security: str = "starttls"  # SIMBIOSIA_SMTP_SECURITY: starttls | ssl | none
+    smtp_user: str | None = None  # SIMBIOSIA_SMTP_USER
+    smtp_password: str | None = None  # SIMBIOSIA_SMTP_PASSWORD, an EnvVar (a secret)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> EmailSettings | None:
-        """None when ``SIMBIOSIA_ALERT_EMAIL_TO`` is unset (no email alerts)."""
-        env = os.environ if env is None else env
-        to = tuple(
-            a.strip() for a in (env.get("SIMBIOSIA_ALERT_EMAIL_TO") or "").split(",") if a.strip()
-        )
-        if not to:
-            return None
-        security = (env.get("SIMBIOSIA_SMTP_SECURITY") or "starttls").strip().lower()
-        if security not in SMTP_SECURITY_PORTS:
-            raise ConfigurationError(
-                f"SIMBIOSIA_SMTP_SECURITY={security!r} is not one of: "
-                + ", ".join(SMTP_SECURITY_PORTS)
-            )
-        port = env.get("SIMBIOSIA_SMTP_PORT") or str(SMTP_SECURITY_PORTS[security])
-        if not port.isdigit():
-            raise ConfigurationError(f"SIMBIOSIA_SMTP_PORT={port!r} is not a port number")
+    def from_settings(cls, settings: Settings) -> AlertChannels:
+        """The channels ``settings`` configure; the secrets as ``EnvVar``s of their variables
+        (only when set: an unset ``EnvVar`` fails when the resource is built)."""
+        email = settings.alert_email
         return cls(
-            to=to,
-            sender=env.get("SIMBIOSIA_ALERT_EMAIL_FROM") or f"simbiosia-alerts@{socket.getfqdn()}",
-            host=env.get("SIMBIOSIA_SMTP_HOST") or "localhost",
-            port=int(port),
-            username=env.get("SIMBIOSIA_SMTP_USER") or None,
-            security=security,
+            webhook_url=dg.EnvVar(ALERT_WEBHOOK_VARIABLE) if settings.alert_webhook_url else None,
+            email_to=list(email.to) if email else [],
+            email_from=email.sender if email else "",
+            smtp_host=email.host if email else "localhost",
+            smtp_port=email.port if email else 0,
+            smtp_security=email.security if email else "starttls",
+            smtp_user=email.username if email else None,
+            smtp_password=(
+                dg.EnvVar(SMTP_PASSWORD_VARIABLE) if settings.smtp_password_set else None
+            ),
         )
 
+    @classmethod
+    def from_env(cls) -> AlertChannels:
+        """The environment's channels, read and checked by ``Settings``."""
+        return cls.from_settings(Settings.from_env())
 
-def send_alert(title: str, details: str = "", settings: Settings | None = None) -> dict:
-    """Log the alert and POST it to the webhook when one is configured; return the payload."""
-    settings = settings or Settings.from_env()
-    text = scrub(f":rotating_light: *{title}*" + (f"\n{details}" if details else ""))[:MAX_TEXT]
-    payload = {"text": text}
-    log.warning("ALERT %s", text)
-    # Each channel is tried even when the other fails; the first failure is raised after.
-    failures: list[Exception] = []
-    if settings.alert_webhook_url:
-        try:
-            _post(settings.alert_webhook_url, payload)
-        except AlertDeliveryError as exc:
-            failures.append(exc)
-    email = EmailSettings.from_env()
-    if email:
-        try:
-            send_email(email, scrub(title), scrub(details)[:MAX_TEXT])
-        except (OSError, smtplib.SMTPException) as exc:
-            log.error("alert email to %s failed: %s", ", ".join(email.to), scrub(str(exc)))
-            failures.append(exc)
-    if failures:
-        raise failures[0]
-    return payload
+    @property
+    def email(self) -> AlertEmail | None:
+        if not self.email_to:
+            return None
+        return AlertEmail(
+            tuple(self.email_to),
+            self.email_from,
+            self.smtp_host,
+            self.smtp_port,
+            self.smtp_user,
+            self.smtp_security,
+        )
+
+    def send(self, title: str, details: str = "") -> dict:
+        """Log the alert and send it to every configured channel; return the webhook payload.
+        Each channel is tried even when the other fails; the first failure is raised after."""
+        text = scrub(f":rotating_light: *{title}*" + (f"\n{details}" if details else ""))
+        payload = {"text": text[:MAX_TEXT]}
+        log.warning("ALERT %s", payload["text"])
+        failures: list[Exception] = []
+        if self.webhook_url:
+            try:
+                _post(self.webhook_url, payload)
+            except AlertDeliveryError as exc:
+                failures.append(exc)
+        email = self.email
+        if email:
+            try:
+                send_email(email, scrub(title), scrub(details)[:MAX_TEXT], self.smtp_password)
+            except (OSError, smtplib.SMTPException) as exc:
+                log.error("alert email to %s failed: %s", ", ".join(email.to), scrub(str(exc)))
+                failures.append(exc)
+        if failures:
+            raise failures[0]
+        return payload
 
 
 def _post(url: str, payload: dict) -> None:
@@ -151,7 +165,7 @@ def _post(url: str, payload: dict) -> None:
         )
 
 
-def send_email(email: EmailSettings, title: str, details: str) -> None:
+def send_email(email: AlertEmail, title: str, details: str, password: str | None) -> None:
     """One plain-text message: the subject says what happened, the body the details."""
     message = EmailMessage()
     message["Subject"] = f"[Simbiosia alert] {title}"
@@ -163,5 +177,5 @@ def send_email(email: EmailSettings, title: str, details: str) -> None:
         if email.security == "starttls":
             smtp.starttls()
         if email.username:
-            smtp.login(email.username, os.environ.get("SIMBIOSIA_SMTP_PASSWORD", ""))
+            smtp.login(email.username, password or "")
         smtp.send_message(message)

@@ -17,8 +17,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from simbiosia_pipeline.automation.alerts import send_alert
-from simbiosia_pipeline.automation.status import default_sensor_status
+from simbiosia_pipeline.automation.alerts import AlertChannels
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
@@ -107,17 +106,20 @@ def _wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def budget_alert_sensor(clock=_wall_clock) -> dg.SensorDefinition:
+def budget_alert_sensor(
+    clock=_wall_clock, status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED
+) -> dg.SensorDefinition:
     @dg.sensor(
         name="budget_alert_sensor",
         minimum_interval_seconds=300,
-        default_status=default_sensor_status(),
+        default_status=status,
         description="Alert once when a workspace's daily or monthly spend crosses its budget.",
     )
     def _budgets(
         context: dg.SensorEvaluationContext,
         warehouse: WarehouseResource,
         settings: PipelineSettings,
+        alerts: AlertChannels,
     ):
         today = clock().astimezone(ZoneInfo(settings.reporting_tz)).date()
         since = lookback_start(today)
@@ -131,7 +133,7 @@ def budget_alert_sensor(clock=_wall_clock) -> dg.SensorDefinition:
         alerted = set(json.loads(context.cursor)) if context.cursor else set()
         crossings = budget_crossings(rows, alerted)
         for crossing in crossings:
-            send_alert(f"Budget crossed: workspace {crossing.workspace_id}", crossing.describe())
+            alerts.send(f"Budget crossed: workspace {crossing.workspace_id}", crossing.describe())
             alerted.add(crossing.key)
             context.update_cursor(json.dumps(sorted(alerted)))  # never alert twice, even on error
         context.update_cursor(json.dumps(sorted(forget_before(alerted, since))))

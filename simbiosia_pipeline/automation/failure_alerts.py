@@ -6,34 +6,51 @@ import json
 
 import dagster as dg
 
-from simbiosia_pipeline.automation.alerts import send_alert
-from simbiosia_pipeline.automation.status import default_sensor_status
+from simbiosia_pipeline.automation.alerts import AlertChannels
 from simbiosia_pipeline.partitions import RANGE_END_TAG, RANGE_START_TAG
 
 
-@dg.run_failure_sensor(
-    name="run_failure_alert_sensor",
-    default_status=default_sensor_status(),
-    description="Alert when a run fails for good (not when the daemon will retry it).",
-)
-def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
-    run = context.dagster_run
-    if run.tags.get("dagster/will_retry") == "true":
-        return
-    send_alert(
-        f"Run failed: {run.job_name} ({run.run_id[:8]})",
-        _run_description(run) + f"\n{context.failure_event.message or ''}",
+def run_failure_alert_sensor(
+    status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
+) -> dg.SensorDefinition:
+    @dg.run_failure_sensor(
+        name="run_failure_alert_sensor",
+        default_status=status,
+        description="Alert when a run fails for good (not when the daemon will retry it).",
     )
+    def _alert(context: dg.RunFailureSensorContext, alerts: AlertChannels) -> None:
+        run = context.dagster_run
+        if run.tags.get("dagster/will_retry") == "true":
+            return
+        alerts.send(
+            f"Run failed: {run.job_name} ({run.run_id[:8]})",
+            _run_description(run) + f"\n{context.failure_event.message or ''}",
+        )
+
+    return _alert
 
 
-@dg.sensor(
-    name="check_failure_alert_sensor",
-    minimum_interval_seconds=60,
-    default_status=default_sensor_status(),
-    description="Alert when an asset check fails (data quality, reconciliation, settlement age).",
-)
-def check_failure_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
-    """Follows the check evaluations in the event log; the cursor is the last storage id seen."""
+def check_failure_alert_sensor(
+    status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
+) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="check_failure_alert_sensor",
+        minimum_interval_seconds=60,
+        default_status=status,
+        description=(
+            "Alert when an asset check fails (data quality, reconciliation, settlement age)."
+        ),
+    )
+    def _alert(context: dg.SensorEvaluationContext, alerts: AlertChannels) -> dg.SkipReason:
+        """Follows the check evaluations in the event log; the cursor is the last storage id."""
+        return _alert_failed_checks(context, alerts)
+
+    return _alert
+
+
+def _alert_failed_checks(
+    context: dg.SensorEvaluationContext, alerts: AlertChannels
+) -> dg.SkipReason:
     records = context.instance.get_event_records(
         dg.EventRecordsFilter(
             event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION,
@@ -50,7 +67,7 @@ def check_failure_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SkipRe
         evaluation = record.event_log_entry.dagster_event.event_specific_data
         if not evaluation.passed:
             failed += 1
-            send_alert(
+            alerts.send(
                 f"Check failed: {evaluation.asset_key.to_user_string()} · {evaluation.check_name}",
                 f"severity {evaluation.severity.value}; run {record.run_id[:8]}; "
                 + json.dumps(_plain_metadata(evaluation.metadata), default=str),

@@ -26,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from simbiosia_pipeline.automation.status import default_sensor_status
 from simbiosia_pipeline.partitions import HOURLY, PARTITION_KEY_FORMAT
 from simbiosia_pipeline.sources.windows import Window
 from simbiosia_pipeline.utc import HOUR
@@ -116,11 +115,13 @@ def changed_verdicts(
     return changed
 
 
-def freshness_sensor(asset_keys: list[dg.AssetKey]) -> dg.SensorDefinition:
+def freshness_sensor(
+    asset_keys: list[dg.AssetKey], status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED
+) -> dg.SensorDefinition:
     @dg.sensor(
         name="freshness_checks_sensor",
         minimum_interval_seconds=5 * 60,
-        default_status=default_sensor_status(),
+        default_status=status,
         description=(
             "Evaluates the raw assets' freshness checks between runs (a stalled pipeline has no "
             "run to evaluate them) and records a result when the verdict changes."

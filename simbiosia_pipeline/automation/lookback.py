@@ -31,14 +31,14 @@ from functools import cache
 import dagster as dg
 import yaml
 
-from simbiosia_pipeline.assets.raw import HOURS_CHANGED, RECORDS_ADDED
-from simbiosia_pipeline.automation.status import default_sensor_status
+from simbiosia_pipeline.assets.raw import HOURS_CHANGED, RECORDS_ADDED, raw_asset_key
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT, partition_range_tags
 from simbiosia_pipeline.settings import PROJECT_DIR
 from simbiosia_pipeline.sources.windows import Window
+from simbiosia_pipeline.warehouse import tables
 
-TWILIO_CALLS = dg.AssetKey(["raw", "twilio_calls"])
-ELEVENLABS_CONVERSATIONS = dg.AssetKey(["raw", "elevenlabs_conversations"])
+TWILIO_CALLS = raw_asset_key(tables.TWILIO_CALLS)
+ELEVENLABS_CONVERSATIONS = raw_asset_key(tables.ELEVENLABS_CONVERSATIONS)
 # Attribution looks back on earlier Twilio calls only; a conversation changes its own hour.
 WATCHED = {TWILIO_CALLS: True, ELEVENLABS_CONVERSATIONS: False}  # asset → hours look back on it
 ATTRIBUTED_CALLS = dg.AssetKey(["staging", "stg_twilio_calls"])
@@ -139,12 +139,16 @@ def _cursor(text: str | None) -> dict[str, int]:
     return json.loads(text)
 
 
-def lookback_restatement_sensor(restate_job, minimum_interval_seconds: int = 60):
+def lookback_restatement_sensor(
+    restate_job,
+    minimum_interval_seconds: int = 60,
+    status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
+):
     @dg.sensor(
         name="lookback_restatement_sensor",
         job=restate_job,
         minimum_interval_seconds=minimum_interval_seconds,
-        default_status=default_sensor_status(),
+        default_status=status,
         description=(
             "Rebuild the hours records left or arrived in after they were built, and the hours"
             " whose attribution looks back on them."

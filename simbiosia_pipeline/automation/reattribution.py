@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from simbiosia_pipeline.assets.directory import RESTATE_FROM
-from simbiosia_pipeline.automation.alerts import AlertDeliveryError, send_alert
-from simbiosia_pipeline.automation.status import default_sensor_status
+from simbiosia_pipeline.automation.alerts import AlertChannels, AlertDeliveryError
 from simbiosia_pipeline.partitions import HOURLY, hour_range_tags
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sources.windows import Window
@@ -23,25 +22,30 @@ from simbiosia_pipeline.warehouse.resource import WarehouseResource
 from simbiosia_pipeline.workspaces import DirectoryError, load_directory
 
 
-def workspaces_file_sensor(directory_job, minimum_interval_seconds: int = 60):
+def workspaces_file_sensor(
+    directory_job,
+    minimum_interval_seconds: int = 60,
+    status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
+):
     @dg.sensor(
         name="workspaces_file_sensor",
         job=directory_job,
         minimum_interval_seconds=minimum_interval_seconds,
-        default_status=default_sensor_status(),
+        default_status=status,
         description="Load the workspaces file into the warehouse whenever what it says changes.",
     )
     def _watch(
         context: dg.SensorEvaluationContext,
         warehouse: WarehouseResource,
         settings: PipelineSettings,
+        alerts: AlertChannels,
     ):
         """The cursor is the fingerprint of the last invalid file alerted (once per edit)."""
         path = settings.workspaces_path
         try:
             content_hash = load_directory(path).content_hash()
         except DirectoryError as exc:  # the previous directory stays in force
-            return _report_invalid(context, path, exc)
+            return _report_invalid(context, alerts, path, exc)
         if _loaded_hash(warehouse) == content_hash:
             return dg.SkipReason(f"the warehouse already holds {path.name} {content_hash[:12]}")
         return dg.RunRequest(run_key=f"directory-{content_hash}")
@@ -49,7 +53,9 @@ def workspaces_file_sensor(directory_job, minimum_interval_seconds: int = 60):
     return _watch
 
 
-def _report_invalid(context: dg.SensorEvaluationContext, path, error: DirectoryError):
+def _report_invalid(
+    context: dg.SensorEvaluationContext, alerts: AlertChannels, path, error: DirectoryError
+):
     """Skip the tick with the file's problems; alert once per version of the invalid file."""
     reason = (
         "the workspaces file is invalid and was not loaded (the previous directory stays in "
@@ -58,7 +64,7 @@ def _report_invalid(context: dg.SensorEvaluationContext, path, error: DirectoryE
     fingerprint = _file_fingerprint(path)
     if fingerprint != context.cursor:
         try:
-            send_alert("Workspaces file invalid: not loaded", str(error))
+            alerts.send("Workspaces file invalid: not loaded", str(error))
         except AlertDeliveryError as failure:
             return dg.SkipReason(f"{reason}\n(alert not sent: {failure})")
         context.update_cursor(fingerprint)
@@ -84,12 +90,16 @@ def restatement_request(restate_from: datetime, now: datetime) -> dg.RunRequest 
     )
 
 
-def directory_restatement_sensor(restate_job, clock=lambda: datetime.now(UTC)):
+def directory_restatement_sensor(
+    restate_job,
+    clock=lambda: datetime.now(UTC),
+    status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
+):
     @dg.asset_sensor(
         name="directory_restatement_sensor",
         asset_key=dg.AssetKey("workspace_directory"),
         job=restate_job,
-        default_status=default_sensor_status(),
+        default_status=status,
         description="Rebuild the hourly models over the history a directory change re-attributes.",
     )
     def _restate(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):

@@ -14,16 +14,17 @@ from datetime import UTC, timedelta
 
 import dagster as dg
 
-from simbiosia_pipeline.automation.status import default_schedule_status
 from simbiosia_pipeline.partitions import day_range_tags, hour_range_tags
-from simbiosia_pipeline.settings import Settings
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sources.windows import Window
 
 HOURLY_MINUTE = 10  # ten minutes after the hour: calls that just ended get a chance to be rated
 CATCH_UP_HOURS = 48
 
 
-def hourly_schedule(job) -> dg.ScheduleDefinition:
+def hourly_schedule(
+    job, status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.STOPPED
+) -> dg.ScheduleDefinition:
     """Every hour at :10, the hour that just closed (run key = partition key: runs once).
 
     The UI's schedule page reads "Partition set: None" for every schedule of Dagster 1.13 (its
@@ -34,7 +35,7 @@ def hourly_schedule(job) -> dg.ScheduleDefinition:
         job,
         minute_of_hour=HOURLY_MINUTE,
         name="hourly_pipeline_schedule",
-        default_status=default_schedule_status(),
+        default_status=status,
         description=(
             "Ingest the hour that just closed and rebuild its snapshots: one run per hourly "
             "partition (UTC, key YYYY-MM-DD-HH:00), the partition key as the run key."
@@ -43,7 +44,9 @@ def hourly_schedule(job) -> dg.ScheduleDefinition:
     )
 
 
-def catch_up_schedule(job) -> dg.ScheduleDefinition:
+def catch_up_schedule(
+    job, status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.STOPPED
+) -> dg.ScheduleDefinition:
     """Daily at 03:30 UTC: re-read the last two days in one ranged run, as a safety net."""
 
     @dg.schedule(
@@ -51,7 +54,7 @@ def catch_up_schedule(job) -> dg.ScheduleDefinition:
         cron_schedule="30 3 * * *",
         job=job,
         execution_timezone="UTC",
-        default_status=default_schedule_status(),
+        default_status=status,
         description=f"Re-ingest the last {CATCH_UP_HOURS} hours and restate their snapshots.",
     )
     def _catch_up(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
@@ -72,13 +75,15 @@ def catch_up_request(scheduled_at) -> dg.RunRequest:
 RECONCILE_HOUR = 5  # UTC: yesterday is over and most late prices of the days before landed
 
 
-def reconciliation_lookback_days(settings: Settings | None = None) -> int:
-    """Days re-read each morning: every day that may not be final yet, and one more."""
-    settings = settings or Settings.from_env()
-    return -(-settings.reconcile_final_after // timedelta(days=1)) + 1
+def reconciliation_lookback_days(final_after: timedelta) -> int:
+    """Days re-read each morning: every day that may not be final yet (a day is final
+    ``final_after`` after it ends), and one more."""
+    return -(-final_after // timedelta(days=1)) + 1
 
 
-def reconciliation_schedule(job) -> dg.ScheduleDefinition:
+def reconciliation_schedule(
+    job, status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.STOPPED
+) -> dg.ScheduleDefinition:
     """Daily at 05:00 UTC: re-read the providers' bills of the last days and reconcile them,
     in one ranged run, until each day is final (SIMBIOSIA_RECONCILE_FINAL_AFTER after it)."""
 
@@ -87,18 +92,22 @@ def reconciliation_schedule(job) -> dg.ScheduleDefinition:
         cron_schedule=f"0 {RECONCILE_HOUR} * * *",
         job=job,
         execution_timezone="UTC",
-        default_status=default_schedule_status(),
+        default_status=status,
         description="Re-read what Twilio and ElevenLabs bill for the last days and reconcile.",
     )
-    def _reconcile(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        return reconciliation_request(context.scheduled_execution_time)
+    def _reconcile(
+        context: dg.ScheduleEvaluationContext, settings: PipelineSettings
+    ) -> dg.RunRequest:
+        return reconciliation_request(
+            context.scheduled_execution_time, settings.reconcile_final_after
+        )
 
     return _reconcile
 
 
-def reconciliation_request(scheduled_at, settings: Settings | None = None) -> dg.RunRequest:
+def reconciliation_request(scheduled_at, final_after: timedelta) -> dg.RunRequest:
     today = scheduled_at.astimezone(UTC).date()
-    first = today - timedelta(days=reconciliation_lookback_days(settings))
+    first = today - timedelta(days=reconciliation_lookback_days(final_after))
     last = today - timedelta(days=1)
     return dg.RunRequest(
         run_key=f"reconcile-{today:%Y-%m-%d}",

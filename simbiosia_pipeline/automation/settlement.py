@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from simbiosia_pipeline.automation.status import default_sensor_status
 from simbiosia_pipeline.partitions import RANGE_END_TAG, RANGE_START_TAG, hour_range_tags
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sources.pending import CONVERSATION_PENDING_SQL, TWILIO_PENDING_SQL
@@ -111,14 +110,17 @@ def _wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def settlement_sensor(job, clock=_wall_clock) -> dg.SensorDefinition:
-    """``clock`` is the time the sensor believes it is (tests drive it with the sandbox's)."""
+def settlement_sensor(
+    job, clock=_wall_clock, status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED
+) -> dg.SensorDefinition:
+    """``clock`` is the time the sensor believes it is (tests drive it with the sandbox's);
+    ``status`` whether it starts running on deploy (``definitions.py``)."""
 
     @dg.sensor(
         name="settlement_sensor",
         job=job,
         minimum_interval_seconds=300,
-        default_status=default_sensor_status(),
+        default_status=status,
         description="Re-ingest hours that hold unrated prices or unfinished conversations.",
     )
     def _settlement(

@@ -1,21 +1,21 @@
-"""Whether schedules and sensors start running on deploy: ``SIMBIOSIA_AUTOMATION``."""
+"""Whether schedules and sensors start running on deploy: ``SIMBIOSIA_AUTOMATION``.
+
+The factories of ``automation/`` take the status as an argument (Dagster's default, stopped,
+when not given); ``definitions.py`` passes these, from the settings it read once.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from simbiosia_pipeline.settings import Settings
 
-
-def default_sensor_status() -> dg.DefaultSensorStatus:
+def sensor_status(automation_enabled: bool) -> dg.DefaultSensorStatus:
     """Sensors start running on deploy, unless ``SIMBIOSIA_AUTOMATION=off``."""
-    if Settings.from_env().automation_enabled:
-        return dg.DefaultSensorStatus.RUNNING
-    return dg.DefaultSensorStatus.STOPPED
+    return dg.DefaultSensorStatus.RUNNING if automation_enabled else dg.DefaultSensorStatus.STOPPED
 
 
-def default_schedule_status() -> dg.DefaultScheduleStatus:
+def schedule_status(automation_enabled: bool) -> dg.DefaultScheduleStatus:
     """Schedules start running on deploy, unless ``SIMBIOSIA_AUTOMATION=off``."""
-    if Settings.from_env().automation_enabled:
+    if automation_enabled:
         return dg.DefaultScheduleStatus.RUNNING
     return dg.DefaultScheduleStatus.STOPPED

@@ -23,7 +23,7 @@ from simbiosia_pipeline.dbt.project import require_manifest
 from simbiosia_pipeline.dbt.resources import dbt_invocation
 from simbiosia_pipeline.dbt.translator import TRANSLATOR
 from simbiosia_pipeline.partitions import HOURLY
-from simbiosia_pipeline.settings import Settings
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
 # The models rebuilt per time window (dbt tag), and the views over them. Selected positively, not
@@ -56,6 +56,7 @@ def hourly_cost_models(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
+    settings: PipelineSettings,
     config: DbtRunConfig,
 ):
     """Attribute the calls and conversations of the run's UTC hours to workspaces, and rebuild
@@ -72,7 +73,7 @@ def hourly_cost_models(
     """
     window = None if config.full_refresh else context.partition_time_window
     args = dbt_build_args(full_refresh=config.full_refresh)
-    with dbt_invocation(warehouse.url, window, Settings.from_env()) as target_path:
+    with dbt_invocation(warehouse.url, window, settings) as target_path:
         events = dbt.cli(args, context=context, target_path=target_path).stream()
         yield from with_cost_metadata(events, context, warehouse.connect)
 
@@ -89,6 +90,7 @@ def cost_views(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
+    settings: PipelineSettings,
 ):
     """Per-call costs (``call_costs``), per-workspace local-day costs
     (``workspace_daily_costs``, in SIMBIOSIA_REPORTING_TZ), the numbers that fell to the
@@ -100,6 +102,6 @@ def cost_views(
     changes, or after a full refresh of the hourly models (which drops dependent views).
     ``workspace_daily_costs`` reports the latest day's costs per workspace.
     """
-    with dbt_invocation(warehouse.url, None, Settings.from_env()) as target_path:
+    with dbt_invocation(warehouse.url, None, settings) as target_path:
         events = dbt.cli(dbt_build_args(), context=context, target_path=target_path).stream()
         yield from with_cost_metadata(events, context, warehouse.connect)

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
 
-from simbiosia_pipeline.settings import ConfigurationError, Settings
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
+from simbiosia_pipeline.settings import ConfigurationError
 from simbiosia_pipeline.warehouse.connection import connection_params
 
 PREFIX = "SIMBIOSIA_DBT_"
@@ -28,7 +29,9 @@ PREFIX = "SIMBIOSIA_DBT_"
 DEFAULTS = {"DBT_INDIRECT_SELECTION": "buildable"}
 
 
-def dbt_environment(url: str, window: dg.TimeWindow | None, settings: Settings) -> dict[str, str]:
+def dbt_environment(
+    url: str, window: dg.TimeWindow | None, settings: PipelineSettings
+) -> dict[str, str]:
     """The variables of a dbt process for the warehouse at ``url`` and the run's window.
 
     Without a window the models' defaults apply (``dbt_project.yml`` vars), spanning all history.
@@ -41,7 +44,7 @@ def profile_environment(url: str) -> dict[str, str]:
     return {f"{PREFIX}{key.upper()}": value for key, value in connection_params(url).items()}
 
 
-def run_settings(window: dg.TimeWindow | None, settings: Settings) -> dict[str, str]:
+def run_settings(window: dg.TimeWindow | None, settings: PipelineSettings) -> dict[str, str]:
     """The run's time window (whole UTC hours), the reporting time zone and the reconciliation
     tolerances, as the variables ``macros/run_settings.sql`` reads."""
     values = {

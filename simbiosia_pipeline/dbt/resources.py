@@ -24,7 +24,7 @@ from dagster_dbt import DbtCliResource
 from simbiosia_pipeline.dbt.environment import DEFAULTS, dbt_environment
 from simbiosia_pipeline.dbt.launcher import environment_file
 from simbiosia_pipeline.dbt.project import DBT_PROJECT, dbt_executable
-from simbiosia_pipeline.settings import Settings
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 # A directory left behind by a process that was killed is removed by a later invocation once it
@@ -37,14 +37,17 @@ def dbt_resource() -> DbtCliResource:
     return DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=dbt_executable())
 
 
-def dbt_state_dir(settings: Settings) -> Path:
+def dbt_state_dir(settings: PipelineSettings) -> Path:
     """Where dbt's state between runs (partial parsing) and the runs' directories live."""
-    return settings.home / "dbt"
+    return settings.home_path / "dbt"
 
 
 @contextmanager
 def dbt_invocation(
-    url: str, window: dg.TimeWindow | None, settings: Settings, state_dir: Path | None = None
+    url: str,
+    window: dg.TimeWindow | None,
+    settings: PipelineSettings,
+    state_dir: Path | None = None,
 ) -> Iterator[Path]:
     """A private directory for one dbt invocation against the warehouse at ``url``; yields the
     target path to give ``DbtCliResource.cli``. Removed afterwards, whatever happened."""

@@ -18,6 +18,7 @@ from simbiosia_pipeline.sources.answers import dumps_exact
 from simbiosia_pipeline.sources.errors import RecordError
 from simbiosia_pipeline.sources.pending import conversation_cost_pending
 from simbiosia_pipeline.sources.windows import from_unix_seconds
+from simbiosia_pipeline.warehouse.tables import ConversationRow, TwilioCallRow
 
 # Sanity bounds of amounts, by unit: a single call or conversation beyond them is a broken
 # record, not a charge (README, "Hostile answers"). Twilio prices are in the call's own currency
@@ -50,28 +51,28 @@ LATEST_UNIX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z, the last moment P
 # --- Twilio ---------------------------------------------------------------------------------
 
 
-def twilio_row(call: dict, ingested_at: datetime) -> tuple:
+def twilio_row(call: dict, ingested_at: datetime) -> TwilioCallRow:
     sid = _required(call, "sid", "Twilio call")
     what = f"Twilio call {sid}"
-    return (
-        sid,
-        _required(call, "account_sid", what),
-        call.get("parent_call_sid"),
-        _required(call, "direction", what),
-        _required(call, "status", what),
-        call.get("from"),
-        call.get("to"),
-        _rfc2822(call, "start_time", what),
-        _rfc2822(call, "end_time", what),
-        _integer(call.get("duration"), "duration", what),
-        _decimal(call.get("price"), "price", what),
-        call.get("price_unit"),
-        call.get("trunk_sid"),
-        _rfc2822(call, "date_created", what, required=True),
-        _rfc2822(call, "date_updated", what, required=True),
-        twilio_event_time(call),
-        _json(call),
-        ingested_at,
+    return TwilioCallRow(
+        sid=sid,
+        account_sid=_required(call, "account_sid", what),
+        parent_call_sid=call.get("parent_call_sid"),
+        direction=_required(call, "direction", what),
+        status=_required(call, "status", what),
+        from_number=call.get("from"),
+        to_number=call.get("to"),
+        start_time=_rfc2822(call, "start_time", what),
+        end_time=_rfc2822(call, "end_time", what),
+        duration_secs=_integer(call.get("duration"), "duration", what),
+        price=_decimal(call.get("price"), "price", what),
+        price_unit=call.get("price_unit"),
+        trunk_sid=call.get("trunk_sid"),
+        date_created=_rfc2822(call, "date_created", what, required=True),
+        date_updated=_rfc2822(call, "date_updated", what, required=True),
+        event_time=twilio_event_time(call),
+        payload=_json(call),
+        ingested_at=ingested_at,
     )
 
 
@@ -117,7 +118,9 @@ def parse_rfc2822(value: Any) -> datetime | None:
 # --- ElevenLabs -----------------------------------------------------------------------------
 
 
-def conversation_row(detail: dict, ingested_at: datetime, *, store_transcripts: bool) -> tuple:
+def conversation_row(
+    detail: dict, ingested_at: datetime, *, store_transcripts: bool
+) -> ConversationRow:
     conversation_id = _required(detail, "conversation_id", "ElevenLabs conversation")
     what = f"ElevenLabs conversation {conversation_id}"
     metadata = _object(detail, "metadata", what)
@@ -128,42 +131,49 @@ def conversation_row(detail: dict, ingested_at: datetime, *, store_transcripts: 
     analysis = charging.get("analysis")
     analysis_total = analysis.get("total") if isinstance(analysis, dict) else None
     analysis_total = analysis_total if isinstance(analysis_total, dict) else {}
-    return (
-        conversation_id,
-        _required(detail, "agent_id", what),
-        detail.get("agent_name"),
-        _required(detail, "status", what),
-        conversation_start(detail),
-        _integer(metadata.get("call_duration_secs"), "metadata.call_duration_secs", what) or 0,
-        _decimal(metadata.get("cost"), "metadata.cost", what),
-        charging.get("dev_discount"),
-        charging.get("is_burst"),
-        charging.get("tier"),
-        _decimal(charging.get("llm_price"), "charging.llm_price", what),
-        _decimal(charging.get("llm_charge"), "charging.llm_charge", what),
-        _decimal(charging.get("call_charge"), "charging.call_charge", what),
-        _decimal(charging.get("free_minutes_consumed"), "charging.free_minutes_consumed", what),
-        _decimal(
-            charging.get("free_llm_dollars_consumed"), "charging.free_llm_dollars_consumed", what
+
+    def charge(field: str) -> Decimal | None:
+        """An amount of the charging block; a bad one is named by its path."""
+        return _decimal(charging.get(field), f"charging.{field}", what)
+
+    return ConversationRow(
+        conversation_id=conversation_id,
+        agent_id=_required(detail, "agent_id", what),
+        agent_name=detail.get("agent_name"),
+        status=_required(detail, "status", what),
+        start_time=conversation_start(detail),
+        call_duration_secs=(
+            _integer(metadata.get("call_duration_secs"), "metadata.call_duration_secs", what) or 0
         ),
-        _json(charging["llm_usage"]) if charging.get("llm_usage") is not None else None,
-        phone_call.get("type"),
-        phone_call.get("phone_number_id"),
-        phone_call.get("agent_number"),
-        phone_call.get("external_number"),
-        phone_call.get("call_sid"),
-        phone_call.get("direction"),
-        batch_call.get("batch_call_id"),
-        batch_call.get("batch_call_recipient_id"),
-        metadata.get("termination_reason"),
-        _json(detail if store_transcripts else without_transcript(detail)),
-        ingested_at,
-        _decimal(metadata.get("cost_fiat"), "metadata.cost_fiat", what),
-        _decimal(charging.get("platform_charge"), "charging.platform_charge", what),
-        _decimal(charging.get("platform_price"), "charging.platform_price", what),
-        _decimal(charging.get("voice_surcharge_charge"), "charging.voice_surcharge_charge", what),
-        _decimal(analysis_total.get("charge"), "charging.analysis.total.charge", what),
-        _decimal(analysis_total.get("price"), "charging.analysis.total.price", what),
+        cost=_decimal(metadata.get("cost"), "metadata.cost", what),
+        dev_discount=charging.get("dev_discount"),
+        is_burst=charging.get("is_burst"),
+        tier=charging.get("tier"),
+        llm_price=charge("llm_price"),
+        llm_charge=charge("llm_charge"),
+        call_charge=charge("call_charge"),
+        free_minutes_consumed=charge("free_minutes_consumed"),
+        free_llm_dollars_consumed=charge("free_llm_dollars_consumed"),
+        llm_usage=_json(charging["llm_usage"]) if charging.get("llm_usage") is not None else None,
+        phone_call_type=phone_call.get("type"),
+        phone_number_id=phone_call.get("phone_number_id"),
+        agent_number=phone_call.get("agent_number"),
+        external_number=phone_call.get("external_number"),
+        call_sid=phone_call.get("call_sid"),
+        call_direction=phone_call.get("direction"),
+        batch_call_id=batch_call.get("batch_call_id"),
+        batch_call_recipient_id=batch_call.get("batch_call_recipient_id"),
+        termination_reason=metadata.get("termination_reason"),
+        payload=_json(detail if store_transcripts else without_transcript(detail)),
+        ingested_at=ingested_at,
+        cost_fiat=_decimal(metadata.get("cost_fiat"), "metadata.cost_fiat", what),
+        platform_charge=charge("platform_charge"),
+        platform_price=charge("platform_price"),
+        voice_surcharge_charge=charge("voice_surcharge_charge"),
+        analysis_charge=_decimal(
+            analysis_total.get("charge"), "charging.analysis.total.charge", what
+        ),
+        analysis_price=_decimal(analysis_total.get("price"), "charging.analysis.total.price", what),
     )
 
 

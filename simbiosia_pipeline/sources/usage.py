@@ -41,6 +41,7 @@ from simbiosia_pipeline.sources.http import (
     check_response,
 )
 from simbiosia_pipeline.sources.pages import PagingGuard, without_account_sid
+from simbiosia_pipeline.warehouse.tables import ElevenLabsUsageRow, TwilioUsageRow
 
 DAILY_USAGE_PATH = "/2010-04-01/Accounts/{account_sid}/Usage/Records/Daily.json"
 ELEVENLABS_USAGE_PATH = "/v1/workspace/analytics/query/usage-by-product-over-time"
@@ -299,7 +300,7 @@ def day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def twilio_usage_row(record: dict, ingested_at: datetime) -> tuple:
+def twilio_usage_row(record: dict, ingested_at: datetime) -> TwilioUsageRow:
     """A ``raw.twilio_usage_records`` row: one UTC day and category, as Twilio reported it."""
     try:
         return _twilio_usage_row(record, ingested_at)
@@ -308,7 +309,7 @@ def twilio_usage_row(record: dict, ingested_at: datetime) -> tuple:
         raise UsageResponseError(f"a Twilio usage record that cannot be read: {shown}") from None
 
 
-def _twilio_usage_row(record: dict, ingested_at: datetime) -> tuple:
+def _twilio_usage_row(record: dict, ingested_at: datetime) -> TwilioUsageRow:
     try:
         day = date.fromisoformat(record["start_date"])
         category = record["category"]
@@ -317,33 +318,33 @@ def _twilio_usage_row(record: dict, ingested_at: datetime) -> tuple:
     if record.get("end_date") not in (None, record["start_date"]):
         raise UsageResponseError(f"a daily usage record spanning {day}..{record['end_date']}")
     as_of = record.get("as_of")
-    return (
-        f"{day.isoformat()}/{category}",
-        day,
-        day_start(day),
-        category,
-        int(record["count"]) if record.get("count") not in (None, "") else None,
-        _decimal(record.get("usage")) if record.get("usage") not in (None, "") else None,
-        record.get("usage_unit"),
-        _decimal(record.get("price")),
-        (record.get("price_unit") or "").upper() or None,
-        datetime.fromisoformat(as_of).astimezone(UTC) if as_of else None,
-        dumps_exact(record).decode(),
-        ingested_at,
+    return TwilioUsageRow(
+        record_key=f"{day.isoformat()}/{category}",
+        day=day,
+        day_start=day_start(day),
+        category=category,
+        count=int(record["count"]) if record.get("count") not in (None, "") else None,
+        usage=_decimal(record.get("usage")) if record.get("usage") not in (None, "") else None,
+        usage_unit=record.get("usage_unit"),
+        price=_decimal(record.get("price")),
+        price_unit=(record.get("price_unit") or "").upper() or None,
+        as_of=datetime.fromisoformat(as_of).astimezone(UTC) if as_of else None,
+        payload=dumps_exact(record).decode(),
+        ingested_at=ingested_at,
     )
 
 
-def elevenlabs_usage_row(record: dict, ingested_at: datetime) -> tuple:
+def elevenlabs_usage_row(record: dict, ingested_at: datetime) -> ElevenLabsUsageRow:
     """A ``raw.elevenlabs_usage`` row: one UTC day and product."""
     day = record["day"]
-    return (
-        f"{day.isoformat()}/{record['product_type']}",
-        day,
-        day_start(day),
-        record["product_type"],
-        record["credits"],
-        record["fiat"],
-        record["fiat_unit"],
-        dumps_exact(record["row"]).decode(),
-        ingested_at,
+    return ElevenLabsUsageRow(
+        record_key=f"{day.isoformat()}/{record['product_type']}",
+        day=day,
+        day_start=day_start(day),
+        product_type=record["product_type"],
+        credits=record["credits"],
+        fiat=record["fiat"],
+        fiat_unit=record["fiat_unit"],
+        payload=dumps_exact(record["row"]).decode(),
+        ingested_at=ingested_at,
     )

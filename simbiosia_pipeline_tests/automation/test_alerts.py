@@ -5,13 +5,26 @@ import logging
 import dagster as dg
 import pytest
 
-from simbiosia_pipeline.automation.alerts import AlertDeliveryError, scrub, send_alert
+from simbiosia_pipeline.automation.alerts import AlertChannels, AlertDeliveryError, scrub
 from simbiosia_pipeline.automation.failure_alerts import (
     check_failure_alert_sensor,
     run_failure_alert_sensor,
 )
 
 FAKE_TOKEN = "tok_FAKE_5ecr3t_for_tests_only"
+RUN_FAILURE_ALERTS = run_failure_alert_sensor()
+CHECK_FAILURE_ALERTS = check_failure_alert_sensor()
+
+
+def alert_resources() -> dict:
+    """The ``alerts`` resource as the code location builds it from the environment."""
+    return {"alerts": AlertChannels.from_env()}
+
+
+def send_alert(title: str, details: str = "") -> dict:
+    """What a sensor's ``alerts.send`` does: with the resource as Dagster hands it over (its
+    ``EnvVar`` fields resolved)."""
+    return AlertChannels.from_env().process_config_and_initialize().send(title, details)
 
 
 @pytest.fixture(autouse=True)
@@ -38,12 +51,13 @@ def failed_run(instance, tags=None):
         dagster_event=failure.dagster_event,
         dagster_instance=instance,
         dagster_run=run,
+        resources=alert_resources(),
     ).for_run_failure()
 
 
 def test_a_failed_run_alerts_once_without_the_secret(webhook):
     with dg.instance_for_test() as instance:
-        run_failure_alert_sensor(failed_run(instance))
+        RUN_FAILURE_ALERTS(failed_run(instance))
     assert len(webhook.texts) == 1
     assert "Run failed: leaky_job" in webhook.texts[0]
     assert FAKE_TOKEN not in webhook.texts[0]
@@ -51,7 +65,7 @@ def test_a_failed_run_alerts_once_without_the_secret(webhook):
 
 def test_a_run_that_will_be_retried_does_not_alert(webhook):
     with dg.instance_for_test() as instance:
-        run_failure_alert_sensor(failed_run(instance, tags={"dagster/will_retry": "true"}))
+        RUN_FAILURE_ALERTS(failed_run(instance, tags={"dagster/will_retry": "true"}))
     assert webhook.texts == []
 
 
@@ -66,13 +80,18 @@ def spend_is_reconciled():
 
 
 def test_a_failed_check_alerts_once(webhook, postgres_instance):
-    context = dg.build_sensor_context(instance=postgres_instance)
-    check_failure_alert_sensor(context)  # first tick: follow from now on
+    resources = alert_resources()
+    context = dg.build_sensor_context(instance=postgres_instance, resources=resources)
+    CHECK_FAILURE_ALERTS(context)  # first tick: follow from now on
     dg.materialize([spend, spend_is_reconciled], instance=postgres_instance)
-    context = dg.build_sensor_context(instance=postgres_instance, cursor=context.cursor)
-    check_failure_alert_sensor(context)
-    check_failure_alert_sensor(
-        dg.build_sensor_context(instance=postgres_instance, cursor=context.cursor)
+    context = dg.build_sensor_context(
+        instance=postgres_instance, cursor=context.cursor, resources=resources
+    )
+    CHECK_FAILURE_ALERTS(context)
+    CHECK_FAILURE_ALERTS(
+        dg.build_sensor_context(
+            instance=postgres_instance, cursor=context.cursor, resources=resources
+        )
     )
     assert len(webhook.texts) == 1
     assert "spend · spend_is_reconciled" in webhook.texts[0]

@@ -6,6 +6,7 @@ import dagster as dg
 import pytest
 import yaml
 
+from simbiosia_pipeline.automation.alerts import AlertChannels
 from simbiosia_pipeline.automation.budgets import budget_alert_sensor
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE, Sandbox, SandboxConfig, start_sandbox_server
@@ -34,7 +35,11 @@ def test_a_crossed_budget_alerts_once(webhook, warehouse_env, tmp_path, monkeypa
         materialize_pipeline(server.url, START, END)
 
     sensor = budget_alert_sensor(clock=lambda: NOW)
-    resources = {"warehouse": WarehouseResource(), "settings": PipelineSettings.from_env()}
+    resources = {
+        "warehouse": WarehouseResource(),
+        "settings": PipelineSettings.from_env(),
+        "alerts": AlertChannels.from_env(),
+    }
     with dg.instance_for_test() as instance:
         first = dg.build_sensor_context(instance, resources=resources)
         sensor.evaluate_tick(first)

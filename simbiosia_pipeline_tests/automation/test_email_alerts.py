@@ -12,9 +12,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from simbiosia_pipeline.automation.alerts import EmailSettings, send_alert
-from simbiosia_pipeline.automation.failure_alerts import run_failure_alert_sensor
-from simbiosia_pipeline_tests.automation.test_alerts import FAKE_TOKEN, failed_run
+from simbiosia_pipeline.settings import alert_email
+from simbiosia_pipeline_tests.automation.test_alerts import (
+    FAKE_TOKEN,
+    RUN_FAILURE_ALERTS,
+    failed_run,
+    send_alert,
+)
 from simbiosia_testing.local_servers import free_port
 
 SMTP_USER, SMTP_PASSWORD = "alerts", "smtp-pa55word-for-tests"
@@ -73,7 +77,7 @@ def raw_text(box: Mailbox) -> str:
 
 def test_a_failed_run_is_emailed_beside_the_webhook_without_secrets(mailbox, webhook):
     with dg.instance_for_test() as instance:
-        run_failure_alert_sensor(failed_run(instance))
+        RUN_FAILURE_ALERTS(failed_run(instance))
     assert len(mailbox.messages) == 1 and len(webhook.texts) == 1
     message = mailbox.messages[0]
     assert message["Subject"].startswith("[Simbiosia alert] Run failed: leaky_job")
@@ -97,6 +101,6 @@ def test_a_budget_alert_is_emailed(mailbox, monkeypatch):
 
 
 def test_no_address_no_email():
-    assert EmailSettings.from_env({}) is None
-    settings = EmailSettings.from_env({"SIMBIOSIA_ALERT_EMAIL_TO": "a@example.com"})
+    assert alert_email({}) is None
+    settings = alert_email({"SIMBIOSIA_ALERT_EMAIL_TO": "a@example.com"})
     assert (settings.host, settings.port, settings.security) == ("localhost", 587, "starttls")

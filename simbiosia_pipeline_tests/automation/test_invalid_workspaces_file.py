@@ -7,6 +7,7 @@ from __future__ import annotations
 import dagster as dg
 
 from simbiosia_pipeline.assets.directory import workspace_directory
+from simbiosia_pipeline.automation.alerts import AlertChannels
 from simbiosia_pipeline.automation.jobs import directory_job
 from simbiosia_pipeline.automation.reattribution import workspaces_file_sensor
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
@@ -27,7 +28,11 @@ def test_the_file_sensor_reports_an_invalid_file_once_and_loads_nothing(
     monkeypatch.setenv("SIMBIOSIA_WORKSPACES_FILE", str(path))
     sensor = workspaces_file_sensor(directory_job(workspace_directory))
     # The warehouse is never reached for an invalid file: a URL nothing answers proves it.
-    resources = {"warehouse": WarehouseResource(), "settings": PipelineSettings.from_env()}
+    resources = {
+        "warehouse": WarehouseResource(),
+        "settings": PipelineSettings.from_env(),
+        "alerts": AlertChannels.from_env(),
+    }
     monkeypatch.setenv("SIMBIOSIA_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     with dg.instance_for_test() as instance:
         context = dg.build_sensor_context(instance, resources=resources)

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from simbiosia_pipeline.assets.directory import workspace_directory
+from simbiosia_pipeline.automation.alerts import AlertChannels
 from simbiosia_pipeline.automation.reattribution import (
     directory_restatement_sensor,
     restatement_request,
@@ -79,7 +80,11 @@ def test_an_edited_file_is_loaded_and_its_history_restated(edited_file, warehous
         assert before == {4}
 
         monkeypatch.setenv("SIMBIOSIA_WORKSPACES_FILE", str(edited_file))
-        resources = {"warehouse": WarehouseResource(), "settings": PipelineSettings.from_env()}
+        resources = {
+            "warehouse": WarehouseResource(),
+            "settings": PipelineSettings.from_env(),
+            "alerts": AlertChannels.from_env(),
+        }
         watch = workspaces_file_sensor(DIRECTORY_JOB)
         [load] = watch.evaluate_tick(
             dg.build_sensor_context(instance, resources=resources)

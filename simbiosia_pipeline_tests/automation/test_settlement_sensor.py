@@ -5,10 +5,9 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pytest
 
-from simbiosia_pipeline.assets.raw import twilio_calls
 from simbiosia_pipeline.assets.raw_checks import SETTLED_IN_TIME
 from simbiosia_pipeline.automation.settlement import settlement_sensor
-from simbiosia_pipeline.definitions import HOURLY_JOB
+from simbiosia_pipeline.definitions import HOURLY_JOB, twilio_calls
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.report import print_report
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from simbiosia_pipeline.assets.raw import twilio_calls
 from simbiosia_pipeline.assets.raw_checks import CONVERTIBLE_TO_USD
+from simbiosia_pipeline.definitions import twilio_calls
 from simbiosia_pipeline.report import print_report
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE, Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.sources.windows import Window

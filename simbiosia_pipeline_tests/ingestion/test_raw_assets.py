@@ -7,8 +7,9 @@ import dagster as dg
 import httpx
 import pytest
 
-from simbiosia_pipeline.assets.raw import RECORDS_ADDED, elevenlabs_conversations
+from simbiosia_pipeline.assets.raw import RECORDS_ADDED
 from simbiosia_pipeline.assets.raw_checks import SETTLED_IN_TIME
+from simbiosia_pipeline.definitions import elevenlabs_conversations
 from simbiosia_pipeline.sandbox import SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline_tests.support import (

@@ -23,8 +23,9 @@ import httpx
 import pytest
 
 from simbiosia_pipeline.assets.reconciliation import FINAL_IN_TIME, MATCHES, billing_days
-from simbiosia_pipeline.assets.usage import elevenlabs_usage, twilio_usage_records
+from simbiosia_pipeline.automation.alerts import AlertChannels
 from simbiosia_pipeline.automation.failure_alerts import check_failure_alert_sensor
+from simbiosia_pipeline.definitions import elevenlabs_usage, twilio_usage_records
 from simbiosia_pipeline.partitions import day_range_tags
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.report import print_reconciliation
@@ -186,8 +187,12 @@ class Alerts:
         self.tick()  # the first tick only starts following
 
     def tick(self) -> None:
-        context = dg.build_sensor_context(instance=self.instance, cursor=self._cursor)
-        check_failure_alert_sensor(context)
+        context = dg.build_sensor_context(
+            instance=self.instance,
+            cursor=self._cursor,
+            resources={"alerts": AlertChannels.from_env()},
+        )
+        check_failure_alert_sensor()(context)
         self._cursor = context.cursor
 
 

@@ -50,11 +50,13 @@ def test_the_daily_assets_and_the_reconciliation_share_the_snapshots_lineage_gra
 
 
 def test_the_daily_schedule_re_reads_every_day_that_may_not_be_final_yet():
-    request = reconciliation_request(datetime(2026, 3, 10, 5, tzinfo=UTC), Settings.from_env({}))
+    request = reconciliation_request(
+        datetime(2026, 3, 10, 5, tzinfo=UTC), Settings.from_env({}).reconcile_final_after
+    )
     # final 96 h after a day ends: the four days before yesterday may still change, and one more
     assert request.tags["dagster/asset_partition_range_start"] == "2026-03-05"
     assert request.tags["dagster/asset_partition_range_end"] == "2026-03-09"
     assert request.run_key == "reconcile-2026-03-10"
-    shorter = Settings.from_env({"SIMBIOSIA_RECONCILE_FINAL_AFTER": "20h"})
+    shorter = Settings.from_env({"SIMBIOSIA_RECONCILE_FINAL_AFTER": "20h"}).reconcile_final_after
     request = reconciliation_request(datetime(2026, 3, 10, 5, tzinfo=UTC), shorter)
     assert request.tags["dagster/asset_partition_range_start"] == "2026-03-08"

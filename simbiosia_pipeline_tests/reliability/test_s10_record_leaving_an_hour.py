@@ -22,10 +22,10 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pytest
 
-from simbiosia_pipeline.assets.raw import BULK_TAG, HOURS_CHANGED, twilio_calls
+from simbiosia_pipeline.assets.raw import BULK_TAG, HOURS_CHANGED
 from simbiosia_pipeline.automation.lookback import lookback_restatement_sensor
 from simbiosia_pipeline.dbt.assets import hourly_cost_models
-from simbiosia_pipeline.definitions import RESTATE_JOB
+from simbiosia_pipeline.definitions import RESTATE_JOB, twilio_calls
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline_tests.reliability.truth import (

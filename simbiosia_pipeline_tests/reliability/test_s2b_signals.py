@@ -32,6 +32,7 @@ from simbiosia_pipeline.abandoned_runs import (
     release_abandoned_runs,
 )
 from simbiosia_pipeline.automation.abandoned import abandoned_runs_sensor
+from simbiosia_pipeline.automation.alerts import AlertChannels
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline_tests.reliability.control import SandboxControl
@@ -215,7 +216,9 @@ def test_the_sensor_releases_a_killed_run_without_waiting_for_a_command(
     storage = api_pools(instance)
     gone = fake_run(instance, {**process_tags(), PID_TAG: "999999998"})
     storage.claim_concurrency_slot("elevenlabs_api", gone.run_id, "raw")
-    result = abandoned_runs_sensor(dg.build_sensor_context(instance=instance))
+    result = abandoned_runs_sensor()(
+        dg.build_sensor_context(instance=instance, resources={"alerts": AlertChannels()})
+    )
     assert result.skip_message == "1 run(s) released"
     assert instance.get_run_by_id(gone.run_id).status == dg.DagsterRunStatus.FAILURE
     assert storage.get_concurrency_run_ids() == set()

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
+from simbiosia_pipeline.definitions import elevenlabs_conversations, twilio_calls
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.schema import ensure_raw_schema

@@ -38,7 +38,7 @@ import dagster as dg
 import pytest
 
 from simbiosia_pipeline.assets.directory import workspace_directory
-from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
+from simbiosia_pipeline.definitions import elevenlabs_conversations, twilio_calls
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.sources.refetch import FULL_REFETCH_TAG

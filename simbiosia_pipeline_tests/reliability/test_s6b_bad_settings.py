@@ -19,7 +19,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from simbiosia_pipeline.assets.raw import twilio_calls
+from simbiosia_pipeline.definitions import twilio_calls
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.settings import PROJECT_DIR, SANDBOX_WORKSPACES_FILE

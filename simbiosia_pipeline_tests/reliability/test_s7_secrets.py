@@ -36,7 +36,7 @@ import psycopg
 import pytest
 from dagster._utils.error import serializable_error_info_from_exc_info
 
-from simbiosia_pipeline.automation.alerts import AlertDeliveryError
+from simbiosia_pipeline.automation.alerts import AlertChannels, AlertDeliveryError
 from simbiosia_pipeline.automation.failure_alerts import (
     check_failure_alert_sensor,
     run_failure_alert_sensor,
@@ -173,16 +173,18 @@ def test_secrets_appear_in_no_log_metadata_event_or_alert(
         failure = production_instance.all_logs(
             failed_run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE
         )[0]
-        run_failure_alert_sensor(
+        alerts = {"alerts": AlertChannels.from_env()}
+        run_failure_alert_sensor()(
             dg.build_run_status_sensor_context(
                 sensor_name="run_failure_alert_sensor",
                 dagster_event=failure.dagster_event,
                 dagster_instance=production_instance,
                 dagster_run=failed_run,
+                resources=alerts,
             ).for_run_failure()
         )
-        check_failure_alert_sensor(
-            dg.build_sensor_context(instance=production_instance, cursor="0")
+        check_failure_alert_sensor()(
+            dg.build_sensor_context(instance=production_instance, cursor="0", resources=alerts)
         )
         step_errors = "\n".join(
             record.dagster_event.step_failure_data.error.to_string()
@@ -374,12 +376,13 @@ def test_s7b_no_address_form_nor_the_webhook_leaks_from_failing_runs(
         failed_run = production.get_run_by_id(failures[0].run_id)
         failure = production.all_logs(failed_run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
         with pytest.raises(AlertDeliveryError) as delivery:
-            run_failure_alert_sensor(
+            run_failure_alert_sensor()(
                 dg.build_run_status_sensor_context(
                     sensor_name="run_failure_alert_sensor",
                     dagster_event=failure[0].dagster_event,
                     dagster_instance=production,
                     dagster_run=failed_run,
+                    resources={"alerts": AlertChannels.from_env()},
                 ).for_run_failure()
             )
         tick_error = serializable_error_info_from_exc_info(

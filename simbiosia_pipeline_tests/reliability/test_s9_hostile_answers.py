@@ -30,8 +30,9 @@ from datetime import UTC, datetime
 import dagster as dg
 import pytest
 
-from simbiosia_pipeline.assets.raw import elevenlabs_conversations, twilio_calls
+from simbiosia_pipeline.automation.alerts import AlertChannels
 from simbiosia_pipeline.automation.failure_alerts import check_failure_alert_sensor
+from simbiosia_pipeline.definitions import elevenlabs_conversations, twilio_calls
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import Sandbox, SandboxConfig, start_sandbox_server
 from simbiosia_pipeline.sandbox.credentials import (
@@ -364,8 +365,11 @@ def test_a_done_conversation_without_cost_is_counted_checked_and_alerted(
 ):
     """On a Dagster instance stored in PostgreSQL, as in production (the check-failure sensor
     reads the event log across runs)."""
-    alerts = check_failure_alert_sensor
-    cursor = alerts.evaluate_tick(dg.build_sensor_context(instance=postgres_instance)).cursor
+    alerts = check_failure_alert_sensor()
+    resources = {"alerts": AlertChannels()}  # no channel: alerts are only logged
+    cursor = alerts.evaluate_tick(
+        dg.build_sensor_context(instance=postgres_instance, resources=resources)
+    ).cursor
     proxy.add(Rule(hostile.elevenlabs_detail(CONVERSATION),
                    hostile.edit_json(lambda d: d["metadata"].update(cost=None))))  # fmt: skip
     result = dg.materialize(
@@ -387,7 +391,9 @@ def test_a_done_conversation_without_cost_is_counted_checked_and_alerted(
     assert check.metadata["conversations"].value == 1
     assert CONVERSATION in check.metadata["examples"].value
     with caplog.at_level(logging.WARNING, logger="simbiosia.alerts"):
-        alerts.evaluate_tick(dg.build_sensor_context(instance=postgres_instance, cursor=cursor))
+        alerts.evaluate_tick(
+            dg.build_sensor_context(instance=postgres_instance, cursor=cursor, resources=resources)
+        )
     alerted = [r.getMessage() for r in caplog.records if "have_a_cost" in r.getMessage()]
     assert alerted, "the check failure was not alerted"
 

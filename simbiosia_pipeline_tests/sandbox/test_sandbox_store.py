@@ -8,6 +8,7 @@ from itertools import islice
 from hypothesis import given
 from hypothesis import strategies as st
 
+from simbiosia_pipeline.sandbox.clock import HOUR
 from simbiosia_pipeline.sandbox.generator import SPILL_SECONDS
 from simbiosia_pipeline.sandbox.ids import (
     call_sid,
@@ -17,8 +18,6 @@ from simbiosia_pipeline.sandbox.ids import (
     seeded_rng,
 )
 from simbiosia_pipeline.sandbox.store import ordered
-
-HOUR = 3600
 
 
 @dataclass(frozen=True)

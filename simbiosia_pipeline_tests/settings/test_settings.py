@@ -156,3 +156,10 @@ def test_live_mode_starts_at_simbiosia_start_date_and_the_sandbox_where_its_firs
     assert Settings.from_env(sandbox).start_date == date(2026, 3, 4)
     pinned = {**sandbox, "SIMBIOSIA_START_DATE": "2025-09-01"}
     assert Settings.from_env(pinned).start_date == date(2025, 9, 1)
+
+
+def test_only_the_sandbox_without_a_start_date_starts_with_its_history(tmp_path):
+    home = {"SIMBIOSIA_HOME": str(tmp_path)}
+    assert Settings.from_env(home).starts_with_sandbox_history
+    dated = Settings.from_env({**home, "SIMBIOSIA_START_DATE": "2025-09-01"})
+    assert not dated.starts_with_sandbox_history and dated.start_date == date(2025, 9, 1)

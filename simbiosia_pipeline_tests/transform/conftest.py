@@ -22,6 +22,7 @@ from psycopg.types.json import set_json_loads
 
 from simbiosia_pipeline.dbt.environment import dbt_build_args
 from simbiosia_pipeline.dbt.resources import dbt_invocation, dbt_resource
+from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.settings import Settings
 from simbiosia_pipeline.warehouse.schema import ensure_raw_schema
 from simbiosia_pipeline.workspaces import Directory, write_directory
@@ -29,7 +30,7 @@ from simbiosia_pipeline_tests.transform.api_records import store_records
 from simbiosia_testing.local_servers import create_database, drop_database
 
 # The settings dbt runs with in these tests: the defaults (reporting in Europe/Madrid).
-DEFAULT_SETTINGS = Settings.from_env({})
+DEFAULT_SETTINGS = PipelineSettings.from_settings(Settings.from_env({}))
 # One resource for the session: it asks `dbt --version` once per instance, which costs seconds.
 DBT = dbt_resource()
 

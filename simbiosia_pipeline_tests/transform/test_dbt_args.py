@@ -27,7 +27,13 @@ from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.settings import ConfigurationError, Settings
 from simbiosia_pipeline.warehouse.resource import WarehouseResource
 
-SETTINGS = Settings.from_env({})
+
+def run_time_settings(env: dict[str, str]) -> PipelineSettings:
+    """What a run receives (the ``settings`` resource) for the variables ``env``."""
+    return PipelineSettings.from_settings(Settings.from_env(env))
+
+
+SETTINGS = run_time_settings({})
 WINDOW = dg.TimeWindow(datetime(2025, 10, 26, 1, tzinfo=UTC), datetime(2025, 10, 26, 4, tzinfo=UTC))
 URL = "postgresql+psycopg://ana:s3cr%40t@db.example:6543/costs"
 
@@ -66,7 +72,7 @@ def test_without_a_window_the_models_span_all_history():
 
 
 def test_the_reconciliation_tolerances_come_from_the_settings():
-    settings = Settings.from_env(
+    settings = run_time_settings(
         {"SIMBIOSIA_RECONCILE_TOLERANCE": "0.5,0.02", "SIMBIOSIA_RECONCILE_FINAL_AFTER": "30h"}
     )
     assert {
@@ -88,10 +94,10 @@ def test_a_full_refresh_is_a_build_that_replaces_all_history():
 
 
 def test_the_reporting_time_zone_comes_from_the_settings():
-    settings = Settings.from_env({"SIMBIOSIA_REPORTING_TZ": "America/New_York"})
+    settings = run_time_settings({"SIMBIOSIA_REPORTING_TZ": "America/New_York"})
     assert run_settings(WINDOW, settings)["SIMBIOSIA_DBT_REPORTING_TZ"] == "America/New_York"
     with pytest.raises(ConfigurationError, match="SIMBIOSIA_REPORTING_TZ"):
-        run_settings(WINDOW, Settings.from_env({"SIMBIOSIA_REPORTING_TZ": "Mars/Olympus"}))
+        run_settings(WINDOW, run_time_settings({"SIMBIOSIA_REPORTING_TZ": "Mars/Olympus"}))
 
 
 def test_the_profile_environment_comes_from_the_warehouse_url():
@@ -237,8 +243,10 @@ def test_every_dbt_asset_has_owners_and_every_check_says_what_it_guards():
 
 def test_the_elevenlabs_raw_checks_speak_of_elevenlabs():
     from simbiosia_pipeline.assets.raw_checks import raw_check_specs
+    from simbiosia_pipeline.warehouse.tables import ELEVENLABS_CONVERSATIONS, TWILIO_CALLS
 
-    for spec in raw_check_specs(["raw", "elevenlabs_conversations"]):
+    key = dg.AssetKey(["raw", "checked"])
+    for spec in raw_check_specs(key, ELEVENLABS_CONVERSATIONS):
         assert "Twilio" not in (spec.description or ""), spec.name
-    for spec in raw_check_specs(["raw", "twilio_calls"]):
+    for spec in raw_check_specs(key, TWILIO_CALLS):
         assert "ElevenLabs" not in (spec.description or ""), spec.name

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from simbiosia_pipeline.settings import ConfigurationError, SourceMode
+from simbiosia_pipeline.utc import EPOCH
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.warehouse.schema import claim_source_mode, ensure_raw_schema
 from simbiosia_pipeline.warehouse.writer import (
@@ -135,7 +136,7 @@ def test_the_hours_are_utc_whatever_the_session_time_zone(conn):
 
 
 def test_window_days_are_the_utc_days_a_window_touches():
-    day = (T0 - datetime(1970, 1, 1, tzinfo=UTC)).days
+    day = (T0 - EPOCH).days
     assert window_days(hour(0), hour(1)) == [day]
     assert window_days(hour(0), hour(24)) == [day]
     assert window_days(hour(23), hour(25)) == [day, day + 1]
