@@ -1,7 +1,7 @@
 {#- A view is recreated on every build, and a table on a full refresh, losing its grants: give
     SELECT back to every dashboard role of this database (`simbiosia db grant-dashboard-role`
     marks them with this comment and grants them CONNECT here), so the backoffice keeps reading
-    what it reads (billing_reconciliation, call_costs, unattributed_number_hours). -#}
+    what it reads (billing_reconciliation, call_costs and the hourly aggregates it sums). -#}
 {% macro grant_to_dashboard_roles() -%}
 do $$
 declare dashboard record;

@@ -2,11 +2,12 @@
 
 Only these relations are read (``warehouse.roles.DASHBOARD_READS``, which ``simbiosia db
 grant-dashboard-role`` grants and nothing more): the hourly snapshots, ``twilio_direction_hours``,
-``call_costs``, ``unattributed_number_hours``, the directory tables the old dashboard read
-(workspaces, their numbers and budgets) and the dated credit rate, and ``billing_reconciliation``
-once it exists. Totals come from the hourly tables — thousands of rows whatever the number of
-calls — so every page answers fast at any volume; only the calls page reads ``call_costs`` (a
-table rebuilt per hour like the snapshots), through its indexes on time and numbers.
+``elevenlabs_llm_usage_hours``, ``call_costs``, ``unattributed_number_hours``, the directory
+tables the old dashboard read (workspaces, their numbers and budgets) and the dated credit rate,
+and ``billing_reconciliation`` once it exists. Totals come from the hourly tables — thousands
+of rows whatever the number of calls — so every page answers fast at any volume; only the calls
+page reads ``call_costs`` (a table rebuilt per hour like the snapshots), through its indexes on
+time and numbers.
 
 NUMERIC arrives as ``Decimal`` (``coerce_float=False``): nothing here is ever a float.
 """
@@ -132,15 +133,10 @@ SELECT coalesce(sum(llm_charge), 0) AS llm_charge_credits,
 """
 
 ELEVENLABS_BY_MODEL_SQL = f"""
-SELECT model.key AS model, category.key AS category,
-       sum(coalesce((category.value ->> 'tokens')::numeric, 0)) AS tokens,
-       sum(coalesce((category.value ->> 'price')::numeric, 0)) AS llm_price_usd
-  FROM public.elevenlabs_snapshots
- CROSS JOIN LATERAL jsonb_each(
-       CASE WHEN jsonb_typeof(llm_usage) = 'object' THEN llm_usage END) AS model
- CROSS JOIN LATERAL jsonb_each(
-       CASE WHEN jsonb_typeof(model.value) = 'object' THEN model.value END) AS category
- WHERE {_IN_RANGE} AND {_WORKSPACE_FILTER}
+SELECT model, token_category AS category, sum(conversations) AS conversations,
+       sum(tokens) AS tokens, sum(llm_price_usd) AS llm_price_usd
+  FROM public.elevenlabs_llm_usage_hours
+ WHERE hour >= :start AND hour < :end AND {_WORKSPACE_FILTER}
  GROUP BY 1, 2
  ORDER BY 1, 2
 """

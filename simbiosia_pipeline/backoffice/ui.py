@@ -145,12 +145,12 @@ def no_data(what: Selection) -> None:
 
 
 def money_columns(table: pd.DataFrame) -> dict:
-    """Column formats: USD with separators and 2 decimals, credits with separators."""
+    """Column formats: USD with separators and 2 decimals, credits and tokens with separators."""
     formats = {}
     for column in table.columns:
         if column in views.MONEY_LABELS:
             formats[column] = st.column_config.NumberColumn(column, format="dollar")
-        elif column == "ElevenLabs credits":
+        elif column in ("ElevenLabs credits", "Tokens"):
             formats[column] = st.column_config.NumberColumn(column, format="localized")
     return formats
 

@@ -195,6 +195,7 @@ DIRECTION_COLUMNS = {
 MODEL_COLUMNS = {
     "model": "LLM model",
     "category": "Token category",
+    "conversations": "Conversations",
     "tokens": "Tokens",
     "llm_price_usd": "USD",
 }

@@ -33,6 +33,7 @@ DASHBOARD_READS = (
     "public.elevenlabs_snapshots",
     "public.call_costs",
     "public.twilio_direction_hours",
+    "public.elevenlabs_llm_usage_hours",
     "public.unattributed_number_hours",
     "public.workspaces",
     "public.workspace_phones",

@@ -1,16 +1,22 @@
 """The backoffice in a real browser: `simbiosia backoffice` serving the three-day warehouse,
 Debian's chromium driven by Selenium. A wrong password is refused; then the overview for
 workspace 4 and the last 7 days shows the truth's cards, its CSV download equals the truth at
-full precision, and the calls page finds a number. Every page is saved as a screenshot under
+full precision, and the calls page finds a number. Then Streamlit's OIDC login, through a real
+OpenID Connect provider started by the test. Every page is saved as a screenshot under
 ``test-artifacts/backoffice/`` (git-ignored) for a person to look at."""
 
 from __future__ import annotations
 
 import csv
+import json
 import os
+import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +30,7 @@ from simbiosia_pipeline_tests.backoffice.test_pages import (
     CARD_FORMATS,
     LAST_7,
     TABLE_COLUMNS,
+    expected_cards,
     phone_calls_of,
 )
 from simbiosia_pipeline_tests.browser import browser_for_module, require_chromium
@@ -33,47 +40,119 @@ pytestmark = pytest.mark.slow
 
 ARTIFACTS = PROJECT_DIR / "test-artifacts" / "backoffice"
 PASSWORD = "browser-test-pa55phrase"
+OIDC_USER = "finance@simbiosia.example"
 BIN = Path(sys.executable).parent
 WAIT = 60
 
 
-@pytest.fixture(scope="module")
-def served(backoffice_warehouse, tmp_path_factory):
-    """`simbiosia backoffice` on a free loopback port, with a password."""
-    require_chromium()
-    port = free_port()
-    log = tmp_path_factory.mktemp("backoffice") / "backoffice.log"
-    env = {
+def backoffice_env(warehouse, **more: str) -> dict[str, str]:
+    """What `simbiosia backoffice` is started with: the dashboard role, the sandbox's clock, no
+    Dagster webserver (nothing listens on the port), and ``more``."""
+    return {
         **os.environ,
-        "SIMBIOSIA_BACKOFFICE_DATABASE_URL": backoffice_warehouse.dashboard_url,
-        "SIMBIOSIA_BACKOFFICE_PASSWORD": PASSWORD,
+        "SIMBIOSIA_BACKOFFICE_DATABASE_URL": warehouse.dashboard_url,
         "SIMBIOSIA_BACKOFFICE_NOW": NOW.isoformat(),
         "SIMBIOSIA_REPORTING_TZ": "Europe/Madrid",
-        "SIMBIOSIA_DAGSTER_URL": f"http://127.0.0.1:{free_port()}",  # nothing there
+        "SIMBIOSIA_DAGSTER_URL": f"http://127.0.0.1:{free_port()}",
+        **more,
     }
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str], log: Path, ready: str) -> Iterator[None]:
+    """``command`` running with its output in ``log``, once ``ready`` (a URL) answers 200."""
     with log.open("w") as output:
-        process = subprocess.Popen(
-            [str(BIN / "simbiosia"), "backoffice", "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + WAIT
             while time.monotonic() < deadline:
                 try:
-                    if httpx.get(f"{url}/_stcore/health", timeout=2).text == "ok":
+                    if httpx.get(ready, timeout=2).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
                 assert process.poll() is None, log.read_text()
                 time.sleep(0.3)
-            yield url, log
+            yield
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+def backoffice(env: dict[str, str], log: Path) -> tuple[AbstractContextManager, str]:
+    """`simbiosia backoffice` on a free loopback port, and its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [str(BIN / "simbiosia"), "backoffice", "--port", str(port)]
+    return serving(command, env, log, f"{url}/_stcore/health"), url
+
+
+@pytest.fixture(scope="module")
+def served(backoffice_warehouse, tmp_path_factory):
+    """`simbiosia backoffice` with a password."""
+    require_chromium()
+    log = tmp_path_factory.mktemp("backoffice") / "backoffice.log"
+    server, url = backoffice(
+        backoffice_env(backoffice_warehouse, SIMBIOSIA_BACKOFFICE_PASSWORD=PASSWORD), log
+    )
+    with server:
+        yield url, log
     assert PASSWORD not in log.read_text()  # nothing of the login in the server's log
+
+
+@dataclass(frozen=True)
+class OidcLogin:
+    url: str
+    log: Path
+    client_secret: str
+    cookie_secret: str
+
+
+@pytest.fixture(scope="module")
+def served_with_oidc(backoffice_warehouse, tmp_path_factory):
+    """A real OpenID Connect provider (oidc-provider-mock, its own process) on a loopback port,
+    requiring registered clients; the backoffice registered with it, configured through
+    Streamlit's ``[auth]`` secrets in the ``~/.streamlit`` of a home of its own (where the
+    launcher and Streamlit look), and no password."""
+    require_chromium()
+    folder = tmp_path_factory.mktemp("backoffice_oidc")
+    issuer = f"http://127.0.0.1:{free_port()}"
+    provider = [
+        sys.executable, "-m", "oidc_provider_mock",
+        "--host", "127.0.0.1", "--port", issuer.rsplit(":", 1)[1],
+        "--require-registration", "true",
+        "--user-claims", json.dumps({"sub": OIDC_USER, "email": OIDC_USER, "name": "Finance"}),
+    ]  # fmt: skip
+    metadata = f"{issuer}/.well-known/openid-configuration"
+    with serving(provider, dict(os.environ), folder / "provider.log", metadata):
+        home = folder / "home"
+        env = backoffice_env(backoffice_warehouse, HOME=str(home))
+        env.pop("SIMBIOSIA_BACKOFFICE_PASSWORD", None)
+        server, url = backoffice(env, folder / "backoffice.log")
+        registered = httpx.post(
+            httpx.get(metadata).json()["registration_endpoint"],
+            json={"redirect_uris": [f"{url}/oauth2callback"]},
+        ).json()
+        login = OidcLogin(url, folder / "backoffice.log", registered["client_secret"],
+                          secrets.token_urlsafe(32))  # fmt: skip
+        (home / ".streamlit").mkdir(parents=True)
+        (home / ".streamlit" / "secrets.toml").write_text(
+            "[auth]\n"
+            + "".join(
+                f"{key} = {json.dumps(value)}\n"  # a JSON string is a TOML basic string
+                for key, value in {
+                    "redirect_uri": f"{url}/oauth2callback",
+                    "cookie_secret": login.cookie_secret,
+                    "client_id": registered["client_id"],
+                    "client_secret": login.client_secret,
+                    "server_metadata_url": metadata,
+                }.items()
+            )
+        )
+        with server:
+            yield login
+    logged = login.log.read_text()
+    assert login.client_secret not in logged and login.cookie_secret not in logged
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +315,56 @@ def _numbers(call, conversation) -> str:
         phone = conversation["metadata"].get("phone_call") or {}
         parts = [phone.get("agent_number") or "", phone.get("external_number") or ""]
     return " ".join("".join(ch for ch in part if ch.isdigit()) for part in parts)
+
+
+def test_oidc_login_through_a_real_provider(served_with_oidc, browser, backoffice_warehouse):
+    """Streamlit's built-in login against a real OpenID Connect provider: the backoffice shows
+    only its "Log in" button; the provider's page signs the user in; back on the backoffice the
+    overview shows the truth's cards; no secret in any page, cookie, URL or log; logging out ends
+    the session here and at the provider."""
+    from selenium.webdriver.common.by import By
+
+    login = served_with_oidc
+    browser.get(login.url)
+    settled(browser)
+    assert not browser.find_elements(By.CSS_SELECTOR, '[data-testid="stMetric"]')
+    screenshot(browser, "oidc_0_log_in")
+
+    browser.find_element(By.XPATH, "//button[.//p[text()='Log in']]").click()
+    subject = wait_for(
+        browser, lambda d: d.find_element(By.NAME, "sub"), "the provider's authorization page"
+    )
+    assert not browser.current_url.startswith(login.url)  # the provider's own page
+    screenshot(browser, "oidc_1_provider")
+    subject.send_keys(OIDC_USER)
+    browser.find_element(By.XPATH, "//button[text()='Authorize']").click()
+
+    text_on_page(browser, "Overview")
+    settled(browser)
+    wanted = expected_cards(backoffice_warehouse.truth, *LAST_7)
+    wait_for(browser, lambda d: cards(d) == wanted, f"the cards {wanted}, saw {cards(browser)}")
+    screenshot(browser, "oidc_2_overview")
+    assert browser.current_url.rstrip("/") == login.url  # no code or state left in the URL
+    for secret in (login.client_secret, login.cookie_secret):
+        assert secret not in browser.page_source
+        assert all(secret not in cookie["value"] for cookie in browser.get_cookies())
+
+    open_page(browser, "Providers")
+    assert login.client_secret not in browser.page_source
+
+    # Streamlit ends the session at the provider too (its end_session_endpoint), which asks
+    # to confirm and sends the browser back.
+    browser.find_element(By.XPATH, "//button[.//p[text()='Log out']]").click()
+    wait_for(
+        browser,
+        lambda d: d.find_element(By.XPATH, "//button[text()='End session']"),
+        "the provider's end-session page",
+    ).click()
+    settled(browser)
+    wait_for(
+        browser,
+        lambda d: d.find_elements(By.XPATH, "//button[.//p[text()='Log in']]"),
+        "the log-in button again",
+    )
+    assert not browser.find_elements(By.CSS_SELECTOR, '[data-testid="stMetric"]')
+    screenshot(browser, "oidc_3_logged_out")

@@ -344,6 +344,8 @@ def _digits(call, conversation) -> str:
 
 
 def test_providers_page(backoffice_env):
+    """Twilio per direction, ElevenLabs' charges and its LLM use per model and token category
+    (from elevenlabs_llm_usage_hours), each equal to the truth; one workspace narrows them."""
     truth = backoffice_env.truth
     app = on_page(open_app(), "providers")
     shown = {
@@ -354,17 +356,47 @@ def test_providers_page(backoffice_env):
         direction: (calls, money.cents(usd))
         for direction, (calls, usd) in truth.per_direction(*LAST_7).items()
     }
-    credits = sum(
-        (
-            Decimal(str(c["metadata"].get("cost") or 0))
-            for c in truth.conversations
-            if expected.conversation_time(c).astimezone(ZONE).date() >= LAST_7[0]
-        ),
-        Decimal(0),
-    )
-    assert {m.label: m.value for m in app.metric}["Total (credits)"] == money.credits(credits)
-    models = app.dataframe[1].value
-    assert set(models["LLM model"]) and not models["Tokens"].isna().any()
+    assert provider_cards(app) == expected_provider_cards(truth, *LAST_7)
+    assert shown_models(app) == expected_models(truth, *LAST_7)
+
+    app.sidebar.selectbox(key="filter_workspace").set_value(4).run()
+    assert not app.exception
+    assert provider_cards(app) == expected_provider_cards(truth, *LAST_7, 4)
+    assert shown_models(app) == expected_models(truth, *LAST_7, 4)
+    assert expected_models(truth, *LAST_7, 4) != expected_models(truth, *LAST_7)
+
+
+PROVIDER_CARDS = {
+    "LLM charge (credits)": ("llm_charge_credits", money.credits),
+    "Call charge (credits)": ("call_charge_credits", money.credits),
+    "Total (credits)": ("total_credits", money.credits),
+    "LLM price (USD)": ("llm_price_usd", money.usd),
+}
+
+
+def provider_cards(app: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric if m.label in PROVIDER_CARDS}
+
+
+def expected_provider_cards(truth, first: date, last: date, workspace_id=None) -> dict:
+    charges = truth.elevenlabs_charges(first, last, workspace_id)
+    return {label: show(charges[name]) for label, (name, show) in PROVIDER_CARDS.items()}
+
+
+def shown_models(app: AppTest) -> dict:
+    return {
+        (row["LLM model"], row["Token category"]): (row["Conversations"], row["Tokens"], row["USD"])
+        for row in app.dataframe[1].value.to_dict("records")
+    }
+
+
+def expected_models(truth, first: date, last: date, workspace_id=None) -> dict:
+    models = truth.per_model(first, last, workspace_id)
+    assert models  # the sandbox's conversations report LLM usage
+    return {
+        key: (conversations, tokens, money.cents(usd))
+        for key, (conversations, tokens, usd) in models.items()
+    }
 
 
 def test_data_health_page(backoffice_env):

@@ -87,6 +87,49 @@ class Truth:
             for direction, facts in sorted(directions.items())
         }
 
+    def conversations_of(self, first: date, last: date, workspace_id: int | None = None) -> list:
+        return [
+            conversation
+            for conversation in self.conversations
+            if first
+            <= expected.conversation_time(conversation).astimezone(self.zone).date()
+            <= last
+            and workspace_id in (None, self.conversation_workspace[conversation["conversation_id"]])
+        ]
+
+    def elevenlabs_charges(self, first: date, last: date, workspace_id: int | None = None) -> dict:
+        """The Providers page's ElevenLabs cards: credits charged for the LLM and for the call,
+        all credits, and the LLM's own price in USD."""
+        conversations = self.conversations_of(first, last, workspace_id)
+
+        def total(source) -> Decimal:
+            values = (source(c) for c in conversations)
+            return sum((Decimal(str(v)) for v in values if v is not None), Decimal(0))
+
+        def charging(field):
+            return lambda c: (c["metadata"].get("charging") or {}).get(field)
+
+        return {
+            "llm_charge_credits": total(charging("llm_charge")),
+            "call_charge_credits": total(charging("call_charge")),
+            "total_credits": total(lambda c: c["metadata"].get("cost")),
+            "llm_price_usd": total(charging("llm_price")),
+        }
+
+    def per_model(self, first: date, last: date, workspace_id: int | None = None) -> dict:
+        """(LLM model, token category) → (conversations that reported it, Σ tokens, Σ USD)."""
+        usage: dict[tuple[str, str], tuple[int, Decimal, Decimal]] = {}
+        for conversation in self.conversations_of(first, last, workspace_id):
+            for model, categories in (expected.merged_llm_usage([conversation]) or {}).items():
+                for category, amounts in categories.items():
+                    count, tokens, price = usage.get((model, category), (0, 0, 0))
+                    usage[model, category] = (
+                        count + 1,
+                        tokens + amounts["tokens"],
+                        price + amounts["price"],
+                    )
+        return dict(sorted(usage.items()))
+
 
 def build(calls: list[dict], conversations: list[dict], directory, zone: ZoneInfo) -> Truth:
     call_owner = expected.attribute_calls(calls, directory)

@@ -185,6 +185,7 @@ def test_one_lineage_graph_from_raw_to_snapshots():
         "public/call_costs",
         "public/unattributed_number_hours",
         "public/twilio_direction_hours",
+        "public/elevenlabs_llm_usage_hours",
     }
     assert hourly_cost_models.partitions_def == HOURLY
     assert cost_views.partitions_def is None

@@ -51,6 +51,7 @@ def test_a_models_folder_says_how_it_is_built():
         "elevenlabs_snapshots",
         "call_costs",
         "twilio_direction_hours",
+        "elevenlabs_llm_usage_hours",
         "unattributed_number_hours",
     }
     for node in models:

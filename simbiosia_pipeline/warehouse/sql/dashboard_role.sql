@@ -1,8 +1,9 @@
 -- The read-only role the dashboard (the backoffice, simbiosia_pipeline/backoffice/) connects
--- as: it can read exactly what the backoffice reads - the hourly snapshots, call_costs,
--- unattributed_number_hours, the directory tables the old dashboard read (workspaces, their
--- numbers and budgets) and the dated credit rate, and billing_reconciliation once it exists - and
--- nothing else: not the raw records (phone numbers and payloads), not staging, not the agents
+-- as: it can read exactly what the backoffice reads (roles.DASHBOARD_READS) - the hourly
+-- snapshots, call_costs and the hourly aggregates twilio_direction_hours,
+-- elevenlabs_llm_usage_hours and unattributed_number_hours, the directory tables the old
+-- dashboard read (workspaces, their numbers and budgets) and the dated credit rate, and
+-- billing_reconciliation and daily_completeness once they exist - and nothing else: not the raw records (phone numbers and payloads), not staging, not the agents
 -- or the directory's bookkeeping. It can write nothing.
 --
 -- Applied by `simbiosia db grant-dashboard-role NAME` (simbiosia_pipeline/warehouse/roles.py),
@@ -12,8 +13,8 @@
 -- The grants are on the tables and views themselves. Hourly rebuilds keep them (dbt replaces
 -- rows, not tables); the view billing_reconciliation is recreated when the cost views are
 -- rebuilt, and its dbt post-hook grants it again to every role marked below, as those of
--- call_costs and unattributed_number_hours do when a full refresh recreates them. A full
--- refresh of the other hourly models drops and recreates the snapshot tables: apply this again.
+-- call_costs and the hourly aggregates do when a full refresh recreates them. A full refresh of
+-- the snapshots drops and recreates their tables: apply this again.
 
 GRANT CONNECT ON DATABASE {database} TO {role};
 GRANT USAGE ON SCHEMA public TO {role};
