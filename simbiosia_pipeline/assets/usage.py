@@ -14,6 +14,7 @@ are final, and the reconciliation compares only final days.
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import dagster as dg
 
@@ -113,7 +114,7 @@ def twilio_usage_records(
     )
     return result_per_partition(
         context,
-        _per_day(context, rows, _twilio_day),
+        per_day(context, rows, _twilio_day),
         {"rows_replaced": replaced, **fetched.stats.as_metadata()},
     )
 
@@ -155,7 +156,7 @@ def elevenlabs_usage(
     )
     return result_per_partition(
         context,
-        _per_day(context, rows, _elevenlabs_day),
+        per_day(context, rows, _elevenlabs_day),
         {"rows_replaced": replaced, **fetched.stats.as_metadata()},
     )
 
@@ -171,14 +172,17 @@ def _elevenlabs_day(rows: list[tuple]) -> dict:
     }
 
 
-def _per_day(
-    context: dg.AssetExecutionContext, rows: list[tuple], figures: Callable[[list[tuple]], dict]
+def per_day(
+    context: dg.AssetExecutionContext,
+    rows: list,
+    figures: Callable[[list], dict],
+    day_of: Callable[[Any], date] = lambda row: row[1],
 ) -> dict[str, dict]:
-    """``figures`` of each day of the run's window (of no rows, for a day the provider did not
-    report), by partition key; ``row[1]`` is a row's UTC day."""
-    by_day: dict[date, list[tuple]] = {}
+    """``figures`` of each day of the run's window — of no rows, for a day without any — by
+    partition key (for ``result_per_partition``)."""
+    by_day: dict[date, list] = {}
     for row in rows:
-        by_day.setdefault(row[1], []).append(row)
+        by_day.setdefault(day_of(row), []).append(row)
     first, last = window_days(context)
     days = (first + timedelta(days=n) for n in range((last - first).days + 1))
     return {day.strftime(DAY_KEY_FORMAT): figures(by_day.get(day, [])) for day in days}

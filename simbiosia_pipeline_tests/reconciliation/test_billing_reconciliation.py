@@ -240,7 +240,7 @@ def test_clean_days_reconcile_exactly_for_both_providers(billed):
     assert check_of(billed.first_run, FINAL_IN_TIME).passed
 
 
-def test_each_day_of_a_ranged_run_carries_its_own_usage_figures(billed):
+def test_each_day_of_a_ranged_run_carries_its_own_figures(billed):
     """The two-day run's materialization of a day says that day's rows and amounts, as the
     warehouse holds them, not the window's (both days have rows: the totals would differ)."""
     own = {
@@ -266,6 +266,9 @@ def test_each_day_of_a_ranged_run_carries_its_own_usage_figures(billed):
             elevenlabs = own["elevenlabs_usage", key]
             assert elevenlabs["dagster/row_count"].value == rows > 0
             assert Decimal(elevenlabs["credits"].value) == credits
+            reconciled = own["billing_days", key]
+            assert reconciled["dagster/row_count"].value == sum(k[1] == day for k in EXPECTED_KEYS)
+            assert reconciled["rows_ok"].value == reconciled["dagster/row_count"].value
 
 
 def _priced_call(sandbox: Sandbox, day: date, group: str) -> dict:
