@@ -5,11 +5,12 @@ Dagster gives each partition its own materialization event, and
 ``context.add_asset_metadata(..., partition_key=key)`` (Dagster 1.13,
 ``StepExecutionContext.add_asset_metadata``) scopes metadata to one of them; what the
 ``MaterializeResult`` carries goes to every partition. So each partition gets its own numbers —
-an hour's or a day's rows and amounts, 0 when it has none — and its Plots are a series of
-per-partition volumes. The window's own figures (requests, retries, seconds, rows replaced, the
-partitions' totals) belong to the run: they go to the run's log once, and with the write as one
-JSON entry (``WINDOW_FIGURES``), never as numbers that would plot as one partition's; a run of a
-single partition shows them as plain numbers, as they are that partition's.
+an hour's or a day's rows and amounts, 0 when it has none — and the asset's plots (in Dagster
+1.13 the Overview's Metadata → Plots, by Partitions) are a series of per-partition volumes. The
+window's own figures (requests, retries, seconds, rows replaced, the partitions' totals) belong
+to the run: they go to the run's log once, and with the write as one JSON entry
+(``WINDOW_FIGURES``), never as numbers that would plot as one partition's; a run of a single
+partition shows them as plain numbers, as they are that partition's.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def result_per_partition(
 
 def partition_totals(own_figures: Mapping[str, dict]) -> dict:
     """The partitions' figures summed: the window's totals. Counts are added up; amounts
-    exactly, from their exact text (alone or per unit); the rest — floats (for the Plots tab
+    exactly, from their exact text (alone or per unit); the rest — floats (for the plots
     only), timestamps, Dagster's own entries — is each partition's alone."""
     totals: dict = {}
     for own in own_figures.values():
