@@ -225,7 +225,8 @@ class _Day:
     def _run(self, window, bulk: bool = False) -> None:
         import dagster as dg
 
-        from simbiosia_pipeline.assets.raw import BULK_TAG, WINDOW_FIGURES
+        from simbiosia_pipeline.assets.partition_metadata import WINDOW_FIGURES
+        from simbiosia_pipeline.assets.raw import BULK_TAG
         from simbiosia_pipeline.definitions import elevenlabs_conversations, twilio_calls
         from simbiosia_pipeline.partitions import hour_range_tags
         from simbiosia_pipeline.pipeline_settings import PipelineSettings

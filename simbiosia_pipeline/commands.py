@@ -28,10 +28,15 @@ from simbiosia_pipeline.utc import HOUR
 
 @dataclass(frozen=True)
 class ChunkResult:
+    """One run over ``window``: its rows per asset, and the asset partitions it materialized
+    (asset key, partition key) — what a backfill recorded from it holds."""
+
     window: Window
     success: bool
     seconds: float
     rows: dict[str, int]
+    run_id: str
+    materialized: frozenset
 
 
 def parse_hour(value: str) -> datetime:
@@ -145,14 +150,19 @@ def materialize_window(
         _job(selection), {**hour_range_tags(window), BULK_TAG: "true", **(tags or {})}, console
     )
     rows: dict[str, int] = {}
+    materialized = set()
     for event in result.get_asset_materialization_events():
         # A ranged run reports one materialization per hour, each with that hour's row count.
         materialization = event.event_specific_data.materialization
+        materialized.add((materialization.asset_key, materialization.partition))
         row_count = materialization.metadata.get("dagster/row_count")
         if row_count is not None:
             key = materialization.asset_key.to_user_string()
             rows[key] = rows.get(key, 0) + int(row_count.value)
-    return ChunkResult(window, result.success, time.perf_counter() - began, rows)
+    seconds = time.perf_counter() - began
+    return ChunkResult(
+        window, result.success, seconds, rows, result.run_id, frozenset(materialized)
+    )
 
 
 def materialize_unpartitioned(selection, what: str, console: RunConsole) -> None:
@@ -197,6 +207,27 @@ def materialize_days(window: Window, console: RunConsole) -> tuple[date, date] |
     return days
 
 
+def record_chunks(
+    window: Window, selection, results: list[ChunkResult], started: datetime, title: str
+) -> str:
+    """The runs over ``window`` recorded as one Dagster backfill (``backfill_record.py``)."""
+    import dagster as dg
+
+    from simbiosia_pipeline.backfill_record import record_backfill
+    from simbiosia_pipeline.definitions import defs
+
+    job, keys = _job(selection)
+    return record_backfill(
+        dg.DagsterInstance.get(),
+        defs.resolve_asset_graph(),
+        keys or job.asset_layer.selected_asset_keys,
+        window,
+        results,
+        started,
+        f"{title} {window}",
+    )
+
+
 def run_range(
     window: Window,
     chunk_hours: int,
@@ -219,6 +250,7 @@ def run_range(
     if not selection:
         materialize_unpartitioned("workspace_directory", "workspace directory", console)
     pieces = chunks(window, chunk_hours)
+    started = datetime.now(UTC)
     results = []
     for number, piece in enumerate(pieces, start=1):
         result = materialize_window(piece, selection, console, tags)
@@ -228,6 +260,12 @@ def run_range(
         click.echo(f"[{number}/{len(pieces)}] {piece} {status} in {result.seconds:.1f}s {counts}")
         if not result.success:
             break
+    backfill_id = record_chunks(window, selection, results, started, f"simbiosia {command}")
+    if not all(result.success for result in results):
+        click.echo(
+            f"recorded as Dagster backfill {backfill_id}: its Re-execute → From failure in the "
+            "UI runs what did not succeed"
+        )
     if not selection and all(result.success for result in results):
         from dagster import AssetSelection
 

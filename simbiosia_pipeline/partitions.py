@@ -54,12 +54,18 @@ def partition_range_tags(first_key: str, last_key: str) -> dict[str, str]:
     return {RANGE_START_TAG: first_key, RANGE_END_TAG: last_key}
 
 
-def hour_range_tags(window: Window) -> dict[str, str]:
-    """The tags of one run over the hours of ``[start, end)``."""
-    return partition_range_tags(
+def hour_key_range(window: Window) -> dg.PartitionKeyRange:
+    """The hourly partitions of ``[start, end)``, first and last included."""
+    return dg.PartitionKeyRange(
         window.start.strftime(PARTITION_KEY_FORMAT),
         (window.end - HOUR).strftime(PARTITION_KEY_FORMAT),
     )
+
+
+def hour_range_tags(window: Window) -> dict[str, str]:
+    """The tags of one run over the hours of ``[start, end)``."""
+    keys = hour_key_range(window)
+    return partition_range_tags(keys.start, keys.end)
 
 
 def day_range_tags(first: date, last: date) -> dict[str, str]:

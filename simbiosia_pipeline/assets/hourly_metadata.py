@@ -1,13 +1,8 @@
 """What each hour's materialization of a raw asset says: that hour's own counts and amounts.
 
-A ranged run (a backfill) materializes every hour of its window at once. Dagster gives each hour
-its own materialization event, and ``context.add_asset_metadata(..., partition_key=hour)`` (Dagster
-1.13, ``StepExecutionContext.add_asset_metadata``) scopes metadata to one of them; what the
-``MaterializeResult`` carries goes to every hour. So the numbers of an hour — rows, pending
-records, amounts — are read back from the warehouse per hour, inside the window's transaction,
-and attached to that hour alone: an hour's Plots tab is a series of hourly volumes, and an hour
-without records says 0. The window's own figures (requests, seconds, rows replaced) belong to the
-run: they go to the run's log once, and to the materialization only when the window is one hour.
+The numbers of an hour — rows, pending records, amounts — are read back from the warehouse per
+hour, inside the window's transaction, and attached to that hour alone
+(``partition_metadata.py``): an hour without records says 0.
 
 Amounts are plotted, so they are floats here (Dagster metadata has no decimal type); the exact
 per-currency figures ride along as text, and the warehouse stays the exact record.

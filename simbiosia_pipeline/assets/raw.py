@@ -9,12 +9,10 @@ hour's materialization carries that hour's own counts and amounts (``hourly_meta
 """
 
 # No `from __future__ import annotations` here: Dagster inspects the `context` annotation.
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import dagster as dg
 
@@ -24,6 +22,7 @@ from simbiosia_pipeline.assets.hourly_metadata import (
     metadata_by_partition,
     twilio_hours,
 )
+from simbiosia_pipeline.assets.partition_metadata import result_per_partition
 from simbiosia_pipeline.assets.raw_checks import evaluate_raw_checks, raw_check_specs
 from simbiosia_pipeline.automation.freshness import freshness_check_spec, freshness_result
 from simbiosia_pipeline.partitions import HOURLY
@@ -60,9 +59,6 @@ RECORDS_ADDED = "records_added"
 # record that moved to another hour leaves its old one): ``[[start, end], ...]`` ISO pairs.
 # automation/lookback.py restates them and the hours that look back on them.
 HOURS_CHANGED = "hours_changed"
-# A ranged run's own figures (requests, retries, seconds, rows replaced, the hours' totals), as one
-# JSON entry: numbers of the whole window must not read as an hour's.
-WINDOW_FIGURES = "window_figures"
 
 # One run per backfill, however long: the assets stream the range in bounded memory, and
 # `dagster asset materialize --partition-range` requires single-run assets.
@@ -230,13 +226,9 @@ def _window_figures(load: Load) -> dict:
 
 
 def _result(context: dg.AssetExecutionContext, load: Load, figures: dict) -> dg.MaterializeResult:
-    """Each hour's materialization carries that hour's own metadata; the window's figures go
-    to the run's log once, and with the write as one JSON entry (``WINDOW_FIGURES``) — or as
-    plain numbers when the window is a single hour, where they are that hour's.
-
-    What every hour shares is the write itself: its window and the hours whose records changed
-    (read per run by automation/lookback.py).
-    """
+    """Each hour's materialization carries that hour's own metadata, the window's figures are
+    the run's (``partition_metadata.py``). What every hour shares is the write itself: its
+    window and the hours whose records changed (read per run by automation/lookback.py)."""
     shared = {
         "window_start": load.window.start.isoformat(),
         "window_end": load.window.end.isoformat(),
@@ -247,41 +239,9 @@ def _result(context: dg.AssetExecutionContext, load: Load, figures: dict) -> dg.
             ]
         ),
     }
-    figures = {**_window_figures(load), **figures}
-    if len(load.hours) == 1:
-        (hour,) = load.hours.values()
-        return dg.MaterializeResult(
-            metadata={**shared, **hour, **figures}, check_results=load.checks
-        )
-    window_figures = {**_totals(load.hours), **figures}
-    context.log.info(f"window {load.window}: {json.dumps(window_figures)}")
-    for partition_key, hour in load.hours.items():
-        context.add_asset_metadata(hour, partition_key=partition_key)
-    # Also kept with the write, as one JSON entry (never plotted, clearly the window's): what
-    # tools read back from the event log (retries, requests) without parsing log lines.
-    return dg.MaterializeResult(
-        metadata={**shared, WINDOW_FIGURES: dg.MetadataValue.json(window_figures)},
-        check_results=load.checks,
+    return result_per_partition(
+        context, load.hours, {**_window_figures(load), **figures}, shared, load.checks
     )
-
-
-def _totals(hours: dict[str, dict]) -> dict:
-    """The hours' figures summed: the window's totals, for the run's log. Counts are added up;
-    amounts exactly, from the hours' exact text (their floats are for the Plots tab only)."""
-    totals: dict = {}
-    for hour in hours.values():
-        for name, value in hour.items():
-            if name.startswith("dagster/") or isinstance(value, float):
-                continue
-            if isinstance(value, int):
-                totals[name] = totals.get(name, 0) + value
-            elif isinstance(value, dict):  # amounts per currency, as exact text
-                summed = totals.setdefault(name, {})
-                for unit, amount in value.items():
-                    summed[unit] = str(Decimal(summed.get(unit, "0")) + Decimal(amount))
-            else:  # an exact amount as text
-                totals[name] = str(Decimal(totals.get(name, "0")) + Decimal(value))
-    return totals
 
 
 def raw_assets(retry_policy: dg.RetryPolicy) -> list[dg.AssetsDefinition]:

@@ -10,6 +10,7 @@ partition, like the usage assets — reads the view for its days and evaluates t
   ``SIMBIOSIA_RECONCILE_PENDING_MAX_AGE`` after it ended.
 
 Reading a view writes nothing: materializing any window any number of times is idempotent.
+Each day's materialization counts that day's rows by status (``partition_metadata.py``).
 """
 
 # No `from __future__ import annotations` here: Dagster inspects the `context` annotation.
@@ -20,8 +21,9 @@ from decimal import Decimal
 import dagster as dg
 import psycopg
 
+from simbiosia_pipeline.assets.partition_metadata import result_per_partition
 from simbiosia_pipeline.assets.raw import raw_asset_key
-from simbiosia_pipeline.assets.usage import USAGE_GROUP
+from simbiosia_pipeline.assets.usage import USAGE_GROUP, per_day
 from simbiosia_pipeline.assets.usage import window_days as usage_window_days
 from simbiosia_pipeline.partitions import DAILY
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
@@ -188,16 +190,24 @@ def billing_days(
     first, last = usage_window_days(context)
     with warehouse.connect() as conn:
         rows = reconciled_rows(conn, first, last)
-    statuses: dict[str, int] = {}
-    for row in rows:
-        statuses[row.status] = statuses.get(row.status, 0) + 1
     for row in rows:
         context.log.info(
             f"{row.day} {row.provider:<10} {row.category:<8} ours {row.our_amount} "
             f"theirs {row.provider_amount} {row.currency}: {row.status}"
         )
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": len(rows), **{f"rows_{k}": v for k, v in statuses.items()}},
+    statuses = sorted({row.status for row in rows})
+
+    def day_figures(day_rows: list[ReconciledRow]) -> dict:
+        """A day's rows, counted by status (every status of the window, 0 included)."""
+        counts = {f"rows_{status}": 0 for status in statuses}
+        for row in day_rows:
+            counts[f"rows_{row.status}"] += 1
+        return {"dagster/row_count": len(day_rows), **counts}
+
+    return result_per_partition(
+        context,
+        per_day(context, rows, day_figures, day_of=lambda row: row.day),
+        {},
         check_results=reconciliation_checks(
             rows, datetime.now(UTC), settings.reconcile_pending_max_age
         ),

@@ -3,7 +3,9 @@
 Both assets read the run's whole window of days (one day, or a range in a backfill — the same
 code path) in one request sequence and replace those days in their table in one transaction,
 with the writer the raw call assets use: re-reading a day any number of times leaves the same
-rows (only ``ingested_at`` and the provider's ``as_of`` move). A provider keeps changing a day's
+rows (only ``ingested_at`` and the provider's ``as_of`` move). Each day's materialization
+carries that day's own rows and amounts, the window's figures are the run's
+(``partition_metadata.py``). A provider keeps changing a day's
 figures for a while after it ends; ``reconciliation_schedule`` re-reads the last days until they
 are final, and the reconciliation compares only final days.
 """
@@ -12,11 +14,13 @@ are final, and the reconciliation compares only final days.
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import dagster as dg
 
+from simbiosia_pipeline.assets.partition_metadata import result_per_partition
 from simbiosia_pipeline.assets.raw import PERMANENT_ERRORS, RANGE_IN_ONE_RUN, raw_asset_key
-from simbiosia_pipeline.partitions import DAILY
+from simbiosia_pipeline.partitions import DAILY, DAY_KEY_FORMAT
 from simbiosia_pipeline.sources.resources import SourceApis
 from simbiosia_pipeline.sources.usage import (
     UsageFetch,
@@ -126,18 +130,25 @@ def twilio_usage_records(
         apis.twilio_usage().daily_records,
         twilio_usage_row,
     )
-    totals = {row.record_key: row.price for row in rows if row.category == "totalprice"}
-    oldest_as_of = min((row.as_of for row in rows if row.as_of is not None), default=None)
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(rows),
-            "rows_replaced": replaced,
-            "days": len({row.day for row in rows}),
-            "totalprice": str(sum((t for t in totals.values() if t is not None), Decimal(0))),
-            "oldest_as_of": oldest_as_of.isoformat() if oldest_as_of else "",
-            **fetched.stats.as_metadata(),
-        }
+    return result_per_partition(
+        context,
+        per_day(context, rows, _twilio_day),
+        {"rows_replaced": replaced, **fetched.stats.as_metadata()},
     )
+
+
+def _twilio_day(rows: list) -> dict:
+    """A day's Usage Records: how many, ``totalprice`` (in the account's currency: exact as
+    text, a float for plotting) and the oldest ``as_of`` (how up to date the day's figures are)."""
+    prices = [row.price for row in rows if row.category == "totalprice" and row.price is not None]
+    totalprice = sum(prices, Decimal(0))
+    as_of = min((row.as_of for row in rows if row.as_of is not None), default=None)
+    return {
+        "dagster/row_count": len(rows),
+        "totalprice": str(totalprice),
+        "totalprice_amount": float(totalprice),
+        **({"oldest_as_of": dg.MetadataValue.timestamp(as_of)} if as_of else {}),
+    }
 
 
 def elevenlabs_usage(
@@ -156,11 +167,35 @@ def elevenlabs_usage(
         apis.elevenlabs_usage().daily_usage,
         elevenlabs_usage_row,
     )
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(rows),
-            "rows_replaced": replaced,
-            "credits": str(sum((row.credits or Decimal(0) for row in rows), Decimal(0))),
-            **fetched.stats.as_metadata(),
-        }
+    return result_per_partition(
+        context,
+        per_day(context, rows, _elevenlabs_day),
+        {"rows_replaced": replaced, **fetched.stats.as_metadata()},
     )
+
+
+def _elevenlabs_day(rows: list) -> dict:
+    """A day's usage rows (one per product) and their credits: exact as text, a float for
+    plotting."""
+    credits = sum((row.credits or Decimal(0) for row in rows), Decimal(0))
+    return {
+        "dagster/row_count": len(rows),
+        "credits": str(credits),
+        "credits_amount": float(credits),
+    }
+
+
+def per_day(
+    context: dg.AssetExecutionContext,
+    rows: list,
+    figures: Callable[[list], dict],
+    day_of: Callable[[Any], date] = lambda row: row.day,
+) -> dict[str, dict]:
+    """``figures`` of each day of the run's window — of no rows, for a day without any — by
+    partition key (for ``result_per_partition``)."""
+    by_day: dict[date, list] = {}
+    for row in rows:
+        by_day.setdefault(day_of(row), []).append(row)
+    first, last = window_days(context)
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return {day.strftime(DAY_KEY_FORMAT): figures(by_day.get(day, [])) for day in days}

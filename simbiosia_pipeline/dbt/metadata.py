@@ -2,8 +2,9 @@
 
 - ``twilio_snapshots`` and ``elevenlabs_snapshots``: for each hour of the run, that hour's own
   calls or conversations, minutes and cost, as numbers — one materialization per hour, so the
-  asset's Plots tab draws cost per hour, and a ranged run does not give every hour the window's
-  totals.
+  asset's plots (Overview → Metadata → Plots, by Partitions) draw cost per hour, and a ranged
+  run does not give every hour the window's totals; dbt's own numbers of a ranged build (its
+  duration) are the window's, kept as one JSON entry.
 - ``workspace_daily_costs``: the latest day's totals per workspace, as a table.
 
 Amounts are exact (NUMERIC) in the warehouse; the UI's plots take floats, so the values here are
@@ -20,6 +21,7 @@ from typing import Any
 import dagster as dg
 import psycopg
 
+from simbiosia_pipeline.assets.partition_metadata import WINDOW_FIGURES
 from simbiosia_pipeline.partitions import PARTITION_KEY_FORMAT
 from simbiosia_pipeline.utc import HOUR
 
@@ -71,8 +73,11 @@ def with_cost_metadata(
 ) -> Iterator[Any]:
     """dbt's events, each cost asset's metadata attached just before its output is recorded
     (Dagster merges what ``add_asset_metadata`` holds into the materializations it makes)."""
+    ranged = context.assets_def.partitions_def is not None and len(context.partition_keys) > 1
     for event in events:
         key = _asset_key_of(event, context)
+        if ranged and key is not None:
+            event = _window_numbers_once(event)
         if key in _HOURLY_QUERIES and context.assets_def.partitions_def is not None:
             with connect() as conn:
                 per_hour = hourly_metadata(conn, key, context.partition_keys)
@@ -132,6 +137,20 @@ def daily_costs_table(rows: Sequence[Mapping[str, Any]]) -> str:
             f"| {row['total_usd']:.2f} |"
         )
     return "\n".join(lines)
+
+
+def _window_numbers_once(output: dg.Output) -> dg.Output:
+    """A ranged build's own numbers of a model (dbt's ``Execution Duration``) are the window's:
+    kept as one JSON entry (``WINDOW_FIGURES``), not as a number every hour would plot."""
+    numbers = {
+        label: value.value
+        for label, value in output.metadata.items()
+        if isinstance(value, dg.FloatMetadataValue | dg.IntMetadataValue)
+    }
+    if not numbers:
+        return output
+    others = {label: value for label, value in output.metadata.items() if label not in numbers}
+    return output.with_metadata({**others, WINDOW_FIGURES: dg.MetadataValue.json(numbers)})
 
 
 def _asset_key_of(event: Any, context: dg.AssetExecutionContext) -> dg.AssetKey | None:

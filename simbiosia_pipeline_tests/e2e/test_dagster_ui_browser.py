@@ -29,9 +29,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 ARTIFACTS = PROJECT_DIR / "test-artifacts" / "dagster-ui"
 BIN = Path(sys.executable).parent
-NOW = datetime(2025, 10, 9, 6, 30, tzinfo=UTC)
-START, END = datetime(2025, 10, 6, tzinfo=UTC), datetime(2025, 10, 9, tzinfo=UTC)
-HOURS = (datetime(2025, 10, 7, 3, tzinfo=UTC), datetime(2025, 10, 8, 11, tzinfo=UTC))  # quiet, busy
+# Recent days, not fixed dates: Dagster 1.13 plots an asset by partition over its last 120
+# partitions up to now (the Overview's Metadata → Plots), so older hours would not be drawn.
+NOW = datetime.now(UTC).replace(hour=6, minute=30, second=0, microsecond=0) - timedelta(days=1)
+END = NOW.replace(hour=0, minute=0)
+START = END - timedelta(days=3)
+HOURS = (START + timedelta(days=1, hours=3), START + timedelta(days=2, hours=11))  # quiet, busy
 WAIT = 90
 
 
@@ -40,7 +43,9 @@ def ui(tmp_path_factory):
     """The webserver's URL, after `simbiosia backfill` loaded three days in one run; and the
     warehouse's URL."""
     require_chromium()
-    sandbox = Sandbox(SandboxConfig(seed=17, scale=0.5, now=NOW))
+    sandbox = Sandbox(
+        SandboxConfig(seed=17, scale=0.5, now=NOW, history_start=START - timedelta(days=2))
+    )
     warehouse, dagster_db = create_database(), create_database("simbiosia_dagster")
     with connect(warehouse) as conn:
         write_directory(conn, load_directory(WORKSPACES_FILE))
@@ -128,9 +133,37 @@ def test_an_hours_partition_shows_that_hours_row_count(ui, browser):
     assert len(counts) == 2  # a quiet hour and a busy one: each its own, not the window's
 
 
+def show_plots_by_partition(driver) -> None:
+    """Dagster 1.13's plots of an asset (it has no Plots tab): the Overview's Metadata section,
+    "Plots", by "Partitions" (the default for a partitioned asset) — one chart per numeric
+    metadata entry, a point per partition."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    dismiss_welcome(driver)
+    WebDriverWait(driver, WAIT, poll_frequency=1).until(
+        lambda d: d.find_elements(By.XPATH, "//button[normalize-space()='Plots']"), "Plots"
+    )[0].click()
+
+
+def plot_titles(driver) -> set[str]:
+    """The titles of the charts drawn by partition (the note under them says they are)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    note = "//*[contains(text(), 'When graphing values by partition')]"
+    WebDriverWait(driver, WAIT, poll_frequency=0.5).until(
+        lambda d: d.find_elements(By.XPATH, note), "the plots by partition"
+    )
+    grids = driver.find_elements(By.XPATH, "//div[contains(@style, 'grid-template-columns')]")
+    cells = [cell.text.strip() for grid in grids for cell in grid.find_elements(By.XPATH, "./div")]
+    return {text.splitlines()[0] for text in cells if text}
+
+
 def test_the_snapshot_assets_partition_shows_that_hours_calls_and_cost(ui, browser):
-    """What the hour cost sits on the asset that holds it (Dagster 1.13 has no Plots tab on the
-    asset page: these numeric entries are what its charts of a materialization's history draw)."""
+    """What the hour cost sits on the asset that holds it, and its plots draw each hour's cost
+    (Dagster 1.13 has no Plots tab on the asset page: its plots are the Overview's metadata
+    plots, by partition)."""
     base, warehouse = ui
     busy = HOURS[1]
     key = busy.strftime("%Y-%m-%d-%H:%M")
@@ -141,3 +174,10 @@ def test_the_snapshot_assets_partition_shows_that_hours_calls_and_cost(ui, brows
     assert int(shown_calls.replace(",", "")) == calls > 0
     # a float in Dagster's metadata (plotted), shown as it prints: the stored sum to the digit
     assert Decimal(metadata_value(browser, "cost_usd").replace(",", "")) == cost_usd > 0
+
+    browser.get(f"{base}/assets/public/twilio_snapshots?view=overview")
+    show_plots_by_partition(browser)
+    titles = plot_titles(browser)
+    screenshot(browser, "twilio_snapshots-plots-by-partition")
+    assert {"calls", "cost_usd", "minutes"} <= titles, titles
+    assert "Execution Duration" not in titles  # the ranged build's, not an hour's

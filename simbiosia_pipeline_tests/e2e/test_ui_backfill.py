@@ -1,8 +1,13 @@
 """The way users work: a partition backfill launched through the webserver's GraphQL API (the
 call the UI makes), executed by the daemon, compared with the sandbox's ground truth."""
 
+import os
+import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,6 +18,7 @@ from simbiosia_pipeline.sandbox import (
     SandboxConfig,
     start_sandbox_server,
 )
+from simbiosia_pipeline.settings import PROJECT_DIR
 from simbiosia_pipeline.warehouse.connection import connect
 from simbiosia_pipeline.workspaces import load_directory, write_directory
 from simbiosia_pipeline_tests.support import (
@@ -47,6 +53,7 @@ class Stack:
     sandbox_url: str
     sandbox: Sandbox
     warehouse_url: str
+    env: dict[str, str]  # of the webserver and daemon, their DAGSTER_HOME included
 
 
 def hour_keys(start: datetime, end: datetime) -> list[str]:
@@ -72,7 +79,7 @@ def stack(tmp_path_factory):
         }
         home = tmp_path_factory.mktemp("dagster_home")
         with dagster_services(env, home) as graphql:
-            yield Stack(graphql, server.url, sandbox, warehouse)
+            yield Stack(graphql, server.url, sandbox, warehouse, {**env, "DAGSTER_HOME": str(home)})
     drop_database(warehouse)
     drop_database(dagster_db)
 
@@ -95,26 +102,45 @@ def test_backfill_from_the_ui_equals_the_ground_truth(stack):
 
 JOB_PAGE = (datetime(2025, 10, 1, 6, tzinfo=UTC), datetime(2025, 10, 1, 10, tzinfo=UTC))
 ASSET_PAGE = (datetime(2025, 10, 3, 6, tzinfo=UTC), datetime(2025, 10, 3, 10, tzinfo=UTC))
-# Every way the UI launches a backfill of the pipeline: what the call sends, and its window.
+CLI = (datetime(2025, 9, 29, 6, tzinfo=UTC), datetime(2025, 9, 29, 10, tzinfo=UTC))
+
+
+def backfill_from_the_cli(stack: Stack, window: tuple[datetime, datetime]) -> str:
+    """``simbiosia backfill`` on the instance of the webserver and daemon (which it does not
+    use): its run fails, and it names the Dagster backfill it recorded."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "simbiosia"), "backfill",
+         *(moment.strftime("%Y-%m-%dT%H:%M") for moment in window)],
+        env={**os.environ, **stack.env}, cwd=PROJECT_DIR, capture_output=True, text=True,
+        timeout=1200,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    return re.search(r"recorded as Dagster backfill (\w+)", done.stdout).group(1)
+
+
+# Every way a backfill of the pipeline is launched: the call the UI sends (or the command),
+# and its window.
 LAUNCHES = {
     "asset graph selection": (
-        lambda graphql, window: graphql.launch_backfill(PIPELINE, hour_keys(*window)),
+        lambda stack, window: stack.graphql.launch_backfill(PIPELINE, hour_keys(*window)),
         WORKING_DAY,
     ),
     # a job backfill of partition ranges (single-run policy): what made Dagster 1.13's daemon
     # fail on re-execution from failure (simbiosia_pipeline/daemon.py)
     "job page": (
-        lambda graphql, window: graphql.launch_job_backfill(
+        lambda stack, window: stack.graphql.launch_job_backfill(
             "hourly_pipeline_job", PIPELINE, hour_keys(*window)
         ),
         JOB_PAGE,
     ),
     "asset page": (
-        lambda graphql, window: graphql.launch_asset_range_backfill(
+        lambda stack, window: stack.graphql.launch_asset_range_backfill(
             PIPELINE, hour_keys(*window)[0], hour_keys(*window)[-1]
         ),
         ASSET_PAGE,
     ),
+    # headless, in the command's own process: the recorded backfill is what is re-executed
+    "simbiosia backfill": (backfill_from_the_cli, CLI),
 }
 
 
@@ -125,7 +151,7 @@ def test_a_failed_backfill_resumes_from_failure_without_refetching(stack, launch
     # Every conversation detail is refused (longer than the in-run retries last): the
     # ElevenLabs step fails, Twilio succeeds, the snapshots are not built from a partial load.
     httpx.put(faults, json={"missing_detail_rate": 1.0}, timeout=5).raise_for_status()
-    failed = stack.graphql.wait_for_backfill(launch(stack.graphql, window))
+    failed = stack.graphql.wait_for_backfill(launch(stack, window))
     assert failed["status"] in ("COMPLETED_FAILED", "FAILED"), failed
     assert failed["runs"], failed
 

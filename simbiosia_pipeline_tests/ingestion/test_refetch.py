@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from simbiosia_pipeline.assets.raw import WINDOW_FIGURES
+from simbiosia_pipeline.assets.partition_metadata import WINDOW_FIGURES
 from simbiosia_pipeline.definitions import elevenlabs_conversations
 from simbiosia_pipeline.sandbox import SandboxConfig
 from simbiosia_pipeline.sources.refetch import FULL_REFETCH_TAG

@@ -245,6 +245,37 @@ def test_clean_days_reconcile_exactly_for_both_providers(billed):
     assert check_of(billed.first_run, FINAL_IN_TIME).passed
 
 
+def test_each_day_of_a_ranged_run_carries_its_own_figures(billed):
+    """The two-day run's materialization of a day says that day's rows and amounts, as the
+    warehouse holds them, not the window's (both days have rows: the totals would differ)."""
+    own = {
+        (event.asset_key.path[-1], event.partition): event.step_materialization_data
+        .materialization.metadata
+        for event in billed.first_run.get_asset_materialization_events()
+    }  # fmt: skip
+    with connect(billed.url) as conn:
+        for day in (DAY_1, DAY_2):
+            key = day.isoformat()
+            rows, totalprice = conn.execute(
+                "SELECT count(*), sum(price) FILTER (WHERE category = 'totalprice')"
+                " FROM raw.twilio_usage_records WHERE day = %s",
+                (day,),
+            ).fetchone()
+            twilio = own["twilio_usage_records", key]
+            assert twilio["dagster/row_count"].value == rows > 0
+            assert Decimal(twilio["totalprice"].value) == totalprice
+            assert "rows_replaced" not in twilio  # the window's figures are the run's
+            rows, credits = conn.execute(
+                "SELECT count(*), sum(credits) FROM raw.elevenlabs_usage WHERE day = %s", (day,)
+            ).fetchone()
+            elevenlabs = own["elevenlabs_usage", key]
+            assert elevenlabs["dagster/row_count"].value == rows > 0
+            assert Decimal(elevenlabs["credits"].value) == credits
+            reconciled = own["billing_days", key]
+            assert reconciled["dagster/row_count"].value == sum(k[1] == day for k in EXPECTED_KEYS)
+            assert reconciled["rows_ok"].value == reconciled["dagster/row_count"].value
+
+
 def _priced_call(sandbox: Sandbox, day: date, group: str) -> dict:
     calls = sandbox.twilio_calls(day_start(day), day_start(day) + timedelta(days=1))
     return next(

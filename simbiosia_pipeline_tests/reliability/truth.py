@@ -23,7 +23,8 @@ from datetime import datetime
 import dagster as dg
 
 from simbiosia_pipeline.assets.directory import workspace_directory
-from simbiosia_pipeline.assets.raw import BULK_TAG, WINDOW_FIGURES
+from simbiosia_pipeline.assets.partition_metadata import WINDOW_FIGURES
+from simbiosia_pipeline.assets.raw import BULK_TAG
 from simbiosia_pipeline.dbt.assets import hourly_cost_models
 from simbiosia_pipeline.pipeline_settings import PipelineSettings
 from simbiosia_pipeline.sandbox import WORKSPACES_FILE

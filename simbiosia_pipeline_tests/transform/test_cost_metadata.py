@@ -86,6 +86,10 @@ def test_each_hour_of_twilio_snapshots_reports_its_own_calls_minutes_and_cost(ru
         }
     assert [reported[key]["calls"] for key in KEYS] == [1, 3, 1, 0]  # not the window's total
     assert reported[H12.strftime(PARTITION_KEY_FORMAT)]["cost_usd"] == 0.0
+    # dbt's duration of the ranged build is the window's: one JSON entry, no number per hour
+    for key in KEYS:
+        assert "Execution Duration" not in reported[key]
+        assert reported[key]["window_figures"]["Execution Duration"] > 0
 
 
 def test_each_hour_of_elevenlabs_snapshots_reports_conversations_minutes_credits_and_usd(
