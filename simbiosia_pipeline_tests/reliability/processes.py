@@ -20,7 +20,12 @@ BIN = Path(sys.executable).parent
 
 
 def start_backfill(
-    env: dict[str, str], start: datetime, end: datetime, log: Path, select: str = "group:raw"
+    env: dict[str, str],
+    start: datetime,
+    end: datetime,
+    log: Path,
+    select: str = "group:raw",
+    full_refetch: bool = False,
 ) -> subprocess.Popen:
     """``simbiosia backfill`` of ``select`` (everything, when empty: directory, hourly job,
     views) over ``[start, end)`` as one Dagster run, in a process group of its own (so that it
@@ -28,10 +33,12 @@ def start_backfill(
     Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
     hours = int((end - start).total_seconds() // 3600)
     selection = ["--select", select] if select else []
+    # a window already stored final is otherwise only listed again, with nothing to write
+    refetch = ["--full-refetch"] if full_refetch else []
     with log.open("ab") as output:
         return subprocess.Popen(
             [str(BIN / "simbiosia"), "backfill", start.strftime("%Y-%m-%dT%H:%M"),
-             end.strftime("%Y-%m-%dT%H:%M"), *selection, "--chunk-hours", str(hours)],
+             end.strftime("%Y-%m-%dT%H:%M"), *selection, *refetch, "--chunk-hours", str(hours)],
             env={**os.environ, **env}, cwd=PROJECT_DIR, stdout=output, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip

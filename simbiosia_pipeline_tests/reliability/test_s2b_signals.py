@@ -79,7 +79,7 @@ def slot_holders(instance: dg.DagsterInstance) -> set[str]:
 
 def stop_mid_write(env, warehouse_env, log, signum: int) -> tuple[int, float]:
     """A backfill signalled while its ElevenLabs write is open: (its pid, seconds to exit)."""
-    backfill = start_backfill(env, START, END, log)
+    backfill = start_backfill(env, START, END, log, full_refetch=True)
     try:
         wait_until(
             lambda: writer_is_open(warehouse_env, "raw.elevenlabs_conversations"),
@@ -126,7 +126,9 @@ def test_signals_cancel_the_run_and_kill_9_is_detected_by_the_next_command(
             # the instant before the signal) whole.
             assert conversations_in_window(warehouse_env) in {0, whole}
 
-        killed = start_backfill(env, START, END, tmp_path / "killed.log")
+        # Fetched again in full: one of the signals may have come after its write committed,
+        # and a window stored final would otherwise only be listed, with nothing to write.
+        killed = start_backfill(env, START, END, tmp_path / "killed.log", full_refetch=True)
         wait_until(
             lambda: writer_is_open(warehouse_env, "raw.elevenlabs_conversations"),
             "the backfill writes its ElevenLabs window",

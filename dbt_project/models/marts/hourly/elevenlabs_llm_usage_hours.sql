@@ -1,6 +1,8 @@
 {#- ElevenLabs' LLM usage per workspace, UTC hour, model and token category: the conversations
     that reported it, their tokens and the LLM's price in USD. The Providers page sums a range of
-    these rows; elevenlabs_snapshots folds them into its llm_usage JSON. Rebuilt exactly for the
+    these rows. The same reading as elevenlabs_snapshots' usage_per_category, which keeps its own
+    copy on purpose: the snapshots (the old system's table) must build alone when a user selects
+    only them, never from a mart that may be stale for their hours. Rebuilt exactly for the
     window like the snapshots (a conversation's hour is that of its start). -#}
 {{
     config(

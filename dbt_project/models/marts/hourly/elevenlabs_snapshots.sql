@@ -38,18 +38,40 @@ hourly as (
     group by 1, 2
 ),
 
--- The LLM usage of the hour per model and token category (elevenlabs_llm_usage_hours, built
--- for the same window), as the old system's JSON.
+-- The LLM usage of every conversation of the hour, summed per model and token category. Both
+-- generation blocks of a conversation describe the same tokens, so only one is read.
+usage_per_category as (
+    select
+        conversations.workspace_id,
+        conversations.snapshot_date,
+        model.key as model,
+        category.key as category,
+        sum(coalesce((category.value ->> 'tokens')::numeric, 0)) as tokens,
+        sum(coalesce((category.value ->> 'price')::numeric, 0)) as price
+    from conversations
+    cross join lateral (
+        select coalesce(
+            conversations.llm_usage -> 'irreversible_generation' -> 'model_usage',
+            conversations.llm_usage -> 'initiated_generation' -> 'model_usage'
+        ) as model_usage
+    ) as usage
+    -- jsonb_each fails on anything but an object; a malformed block counts as no usage
+    cross join lateral jsonb_each(
+        case when jsonb_typeof(usage.model_usage) = 'object' then usage.model_usage end
+    ) as model
+    cross join lateral jsonb_each(
+        case when jsonb_typeof(model.value) = 'object' then model.value end
+    ) as category
+    group by 1, 2, 3, 4
+),
+
 usage_per_model as (
     select
         workspace_id,
-        hour as snapshot_date,
+        snapshot_date,
         model,
-        jsonb_object_agg(
-            token_category, jsonb_build_object('tokens', tokens, 'price', llm_price_usd)
-        ) as usage
-    from {{ ref('elevenlabs_llm_usage_hours') }}
-    where {{ in_window('hour') }}
+        jsonb_object_agg(category, jsonb_build_object('tokens', tokens, 'price', price)) as usage
+    from usage_per_category
     group by 1, 2, 3
 ),
 
