@@ -144,8 +144,23 @@ LAUNCHES = {
 }
 
 
-@pytest.mark.parametrize("launched_from", list(LAUNCHES))
-def test_a_failed_backfill_resumes_from_failure_without_refetching(stack, launched_from):
+# Two classes, two stacks: pytest-xdist's loadscope gives each class a worker of its own, so the
+# four daemon round trips (each waits for the daemon's 30 s backfill loop twice) run two at a time.
+class TestResumeFromFailureFromTheJobAndTheCommand:
+    @pytest.mark.parametrize("launched_from", ["job page", "simbiosia backfill"])
+    def test_only_the_failed_steps_run_again(self, stack, launched_from):
+        resume_from_failure(stack, launched_from)
+
+
+class TestResumeFromFailureFromTheAssetViews:
+    @pytest.mark.parametrize("launched_from", ["asset page", "asset graph selection"])
+    def test_only_the_failed_steps_run_again(self, stack, launched_from):
+        resume_from_failure(stack, launched_from)
+
+
+def resume_from_failure(stack: Stack, launched_from: str) -> None:
+    """A backfill launched this way fails on ElevenLabs; re-executed from failure, only the
+    failed steps run again and the window equals the truth."""
     launch, window = LAUNCHES[launched_from]
     faults = f"{stack.sandbox_url}/_sandbox/faults"
     # Every conversation detail is refused (longer than the in-run retries last): the
