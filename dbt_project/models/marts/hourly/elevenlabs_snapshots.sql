@@ -38,8 +38,8 @@ hourly as (
     group by 1, 2
 ),
 
--- The LLM usage of every conversation of the hour, summed per model and token category. Both
--- generation blocks of a conversation describe the same tokens, so only one is read.
+-- The LLM usage of every conversation of the hour, summed per model and token category
+-- (elevenlabs_llm_usage_hours reads it the same way, through the same macro).
 usage_per_category as (
     select
         conversations.workspace_id,
@@ -49,19 +49,7 @@ usage_per_category as (
         sum(coalesce((category.value ->> 'tokens')::numeric, 0)) as tokens,
         sum(coalesce((category.value ->> 'price')::numeric, 0)) as price
     from conversations
-    cross join lateral (
-        select coalesce(
-            conversations.llm_usage -> 'irreversible_generation' -> 'model_usage',
-            conversations.llm_usage -> 'initiated_generation' -> 'model_usage'
-        ) as model_usage
-    ) as usage
-    -- jsonb_each fails on anything but an object; a malformed block counts as no usage
-    cross join lateral jsonb_each(
-        case when jsonb_typeof(usage.model_usage) = 'object' then usage.model_usage end
-    ) as model
-    cross join lateral jsonb_each(
-        case when jsonb_typeof(model.value) = 'object' then model.value end
-    ) as category
+    {{ llm_usage_categories('conversations.llm_usage') }}
     group by 1, 2, 3, 4
 ),
 
